@@ -1,0 +1,41 @@
+#pragma once
+
+// The loadgen's own flags. TLS, the API key and logging come from the
+// project configuration (common/config, RAPPORT_* variables and their flags);
+// these are what config::LoadOrDie leaves in `rest`.
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+
+namespace rapport::loadgen {
+
+struct Options {
+  std::string target = "127.0.0.1:50050";
+  std::string method = "rapport.bench.v1.EchoService/Echo";
+  std::optional<std::string> request_json;  // --request
+  std::optional<std::string> request_file;  // --request-file ("-": stdin)
+  std::optional<int64_t> payload_bytes;     // --payload-bytes
+  int concurrency = 16;                     // calls in flight
+  int channels = 4;                         // distinct connections
+  absl::Duration duration = absl::Seconds(10);
+  absl::Duration warmup = absl::Seconds(1);
+  absl::Duration deadline = absl::ZeroDuration();  // zero: none
+  bool json = false;
+  bool list_methods = false;
+  bool help = false;
+};
+
+// Parses "--flag=value" and "--flag value". Errors are one line naming the
+// flag. Values are range-checked; --request, --request-file and
+// --payload-bytes are mutually exclusive.
+absl::StatusOr<Options> ParseOptions(const std::vector<std::string>& args);
+
+// The loadgen's flags, for --help (the project settings follow them).
+std::string Usage();
+
+}  // namespace rapport::loadgen

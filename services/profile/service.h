@@ -1,0 +1,43 @@
+#pragma once
+
+#include "common/auth/auth.h"
+#include "common/server/server.h"
+#include "rapport/profile/v1/profile.grpc.pb.h"
+
+namespace rapport::profile {
+
+// gRPC adapter of rapport.profile.v1.ProfileService: authenticates, then
+// hands each call to its handler. The RPCs are specified in
+// protos/rapport/profile/v1/profile.proto.
+class ProfileServiceImpl final : public v1::ProfileService::CallbackService {
+ public:
+  explicit ProfileServiceImpl(server::Runtime& runtime);
+
+  grpc::ServerUnaryReactor* UpsertContact(
+      grpc::CallbackServerContext* ctx, const v1::UpsertContactRequest* request,
+      v1::UpsertContactResponse* response) override;
+  grpc::ServerReadReactor<v1::ImportContactsRequest>* ImportContacts(
+      grpc::CallbackServerContext* ctx,
+      v1::ImportContactsResponse* response) override;
+  grpc::ServerUnaryReactor* GetProfile(grpc::CallbackServerContext* ctx,
+                                       const v1::GetProfileRequest* request,
+                                       v1::Profile* response) override;
+  grpc::ServerUnaryReactor* RecordInteraction(
+      grpc::CallbackServerContext* ctx,
+      const v1::RecordInteractionRequest* request,
+      v1::RecordInteractionResponse* response) override;
+  grpc::ServerUnaryReactor* RecordInsight(
+      grpc::CallbackServerContext* ctx, const v1::RecordInsightRequest* request,
+      v1::RecordInsightResponse* response) override;
+  grpc::ServerUnaryReactor* ListProfiles(
+      grpc::CallbackServerContext* ctx, const v1::ListProfilesRequest* request,
+      v1::ListProfilesResponse* response) override;
+  grpc::ServerUnaryReactor* DeleteContact(
+      grpc::CallbackServerContext* ctx, const v1::DeleteContactRequest* request,
+      v1::DeleteContactResponse* response) override;
+
+ private:
+  const auth::Authenticator& auth_;
+};
+
+}  // namespace rapport::profile

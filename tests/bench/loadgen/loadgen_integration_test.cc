@@ -1,0 +1,283 @@
+// Starts the real echo-server and drives it with the real rapport-loadgen:
+// proves the bootstrap serves Echo and the loadgen's --json report holds what
+// scripts read. No timing assertions: the machine is shared.
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <google/protobuf/struct.pb.h>
+#include <google/protobuf/util/json_util.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+
+extern char** environ;
+
+namespace {
+
+using ::testing::HasSubstr;
+
+std::string BinDir() {
+  const char* dir = std::getenv("RAPPORT_BIN_DIR");
+  return dir == nullptr ? "" : dir;
+}
+
+// A port nothing listens on right now (the kernel's pick for port 0).
+int FreePort() {
+  const int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  addr.sin_port = 0;
+  socklen_t len = sizeof(addr);
+  if (bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0 ||
+      getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
+    close(fd);
+    return 0;
+  }
+  close(fd);
+  return ntohs(addr.sin_port);
+}
+
+bool Accepts(int port) {
+  const int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  addr.sin_port = htons(static_cast<uint16_t>(port));
+  const bool ok =
+      connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0;
+  close(fd);
+  return ok;
+}
+
+std::string ReadFile(const std::string& path) {
+  std::ifstream in(path);
+  std::ostringstream out;
+  out << in.rdbuf();
+  return out.str();
+}
+
+// A child process with extra environment variables and its stdout and
+// stderr in files.
+class Child {
+ public:
+  Child(const std::vector<std::string>& argv,
+        const std::vector<std::string>& env, const std::string& log_prefix)
+      : out_path_(log_prefix + ".out"), err_path_(log_prefix + ".err") {
+    std::vector<std::string> env_strings = env;
+    for (char** e = environ; *e != nullptr; ++e) env_strings.emplace_back(*e);
+    std::vector<char*> envp;
+    envp.reserve(env_strings.size() + 1);
+    for (auto& s : env_strings) envp.push_back(s.data());
+    envp.push_back(nullptr);
+    std::vector<std::string> args = argv;
+    std::vector<char*> argp;
+    argp.reserve(args.size() + 1);
+    for (auto& s : args) argp.push_back(s.data());
+    argp.push_back(nullptr);
+
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init(&actions);
+    posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, out_path_.c_str(),
+                                     O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, err_path_.c_str(),
+                                     O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    if (posix_spawn(&pid_, argp[0], &actions, nullptr, argp.data(),
+                    envp.data()) != 0) {
+      pid_ = -1;
+    }
+    posix_spawn_file_actions_destroy(&actions);
+  }
+
+  ~Child() {
+    if (Running()) {
+      kill(pid_, SIGKILL);
+      Wait(std::chrono::seconds(5));
+    }
+  }
+
+  bool started() const { return pid_ > 0; }
+
+  bool Running() {
+    if (pid_ <= 0 || exited_) return false;
+    int status = 0;
+    if (waitpid(pid_, &status, WNOHANG) == pid_) {
+      exited_ = true;
+      exit_code_ =
+          WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+      return false;
+    }
+    return true;
+  }
+
+  // The exit code, or -1 if the child is still running after `timeout`.
+  int Wait(std::chrono::milliseconds timeout) {
+    const auto give_up = std::chrono::steady_clock::now() + timeout;
+    while (Running()) {
+      if (std::chrono::steady_clock::now() > give_up) return -1;
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    return exit_code_;
+  }
+
+  void Signal(int sig) {
+    if (Running()) kill(pid_, sig);
+  }
+
+  std::string Stdout() const { return ReadFile(out_path_); }
+  std::string Stderr() const { return ReadFile(err_path_); }
+
+ private:
+  std::string out_path_;
+  std::string err_path_;
+  pid_t pid_ = -1;
+  bool exited_ = false;
+  int exit_code_ = -1;
+};
+
+class LoadgenIntegrationTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ASSERT_FALSE(BinDir().empty()) << "RAPPORT_BIN_DIR is set by ctest";
+    port_ = FreePort();
+    const int metrics_port = FreePort();
+    ASSERT_GT(port_, 0);
+    ASSERT_GT(metrics_port, 0);
+    const std::string tmp =
+        testing::TempDir() + "loadgen_it_" + std::to_string(getpid());
+    server_ = std::make_unique<Child>(
+        std::vector<std::string>{BinDir() + "/echo-server"},
+        std::vector<std::string>{
+            absl::StrCat("RAPPORT_GRPC_ADDR=127.0.0.1:", port_),
+            absl::StrCat("RAPPORT_METRICS_ADDR=127.0.0.1:", metrics_port),
+            "RAPPORT_DRAIN_SECONDS=1", "RAPPORT_LOG_LEVEL=warn",
+            "RAPPORT_TLS_CERT_FILE=", "RAPPORT_TLS_KEY_FILE=",
+            "RAPPORT_API_KEYS_FILE="},
+        tmp + "_server");
+    ASSERT_TRUE(server_->started());
+    const auto give_up =
+        std::chrono::steady_clock::now() + std::chrono::seconds(15);
+    while (!Accepts(port_)) {
+      ASSERT_TRUE(server_->Running())
+          << "echo-server exited: " << server_->Stderr();
+      ASSERT_LT(std::chrono::steady_clock::now(), give_up)
+          << "echo-server does not listen: " << server_->Stderr();
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    log_prefix_ = tmp + "_loadgen";
+  }
+
+  void TearDown() override {
+    if (server_ == nullptr) return;
+    server_->Signal(SIGTERM);
+    EXPECT_EQ(server_->Wait(std::chrono::seconds(15)), 0)
+        << "echo-server did not drain cleanly: " << server_->Stderr();
+  }
+
+  // Runs the loadgen against the server; returns its exit code.
+  int RunLoadgen(std::vector<std::string> flags, std::string* out,
+                 std::string* err) {
+    std::vector<std::string> argv = {
+        BinDir() + "/rapport-loadgen",
+        absl::StrCat("--target=127.0.0.1:", port_)};
+    argv.insert(argv.end(), flags.begin(), flags.end());
+    Child loadgen(argv,
+                  {"RAPPORT_TLS_CA_FILE=", "RAPPORT_TLS_CERT_FILE=",
+                   "RAPPORT_TLS_KEY_FILE=", "RAPPORT_API_KEY="},
+                  log_prefix_);
+    EXPECT_TRUE(loadgen.started());
+    const int code = loadgen.Wait(std::chrono::seconds(60));
+    *out = loadgen.Stdout();
+    *err = loadgen.Stderr();
+    return code;
+  }
+
+  int port_ = 0;
+  std::unique_ptr<Child> server_;
+  std::string log_prefix_;
+};
+
+TEST_F(LoadgenIntegrationTest, EchoRunReportsCallsAndPercentilesAsJson) {
+  std::string out;
+  std::string err;
+  ASSERT_EQ(RunLoadgen({"--duration=1", "--warmup=0.2", "--concurrency=4",
+                        "--channels=2", "--payload-bytes=1024", "--json"},
+                       &out, &err),
+            0)
+      << "stdout: " << out << "\nstderr: " << err;
+
+  google::protobuf::Struct report;
+  ASSERT_TRUE(google::protobuf::util::JsonStringToMessage(out, &report).ok())
+      << out;
+  const auto& f = report.fields();
+  EXPECT_EQ(f.at("method").string_value(),
+            "/rapport.bench.v1.EchoService/Echo");
+  EXPECT_GT(f.at("calls").number_value(), 0);
+  EXPECT_EQ(f.at("errors").number_value(), 0) << out;
+  EXPECT_EQ(f.at("calls").number_value(), f.at("ok").number_value());
+  EXPECT_GT(f.at("qps").number_value(), 0);
+  EXPECT_EQ(f.at("channels").number_value(), 2);
+  EXPECT_GT(f.at("request_bytes").number_value(), 1024);
+  const auto& latency = f.at("latency_us").struct_value().fields();
+  for (const char* key : {"min", "mean", "p50", "p90", "p99", "p999", "max"}) {
+    ASSERT_TRUE(latency.contains(key)) << key << " missing in " << out;
+  }
+  EXPECT_LE(latency.at("p50").number_value(), latency.at("p99").number_value());
+  EXPECT_LE(latency.at("p999").number_value(),
+            latency.at("max").number_value());
+  EXPECT_TRUE(f.at("errors_by_code").struct_value().fields().empty());
+}
+
+TEST_F(LoadgenIntegrationTest, JsonRequestAndTextOutput) {
+  std::string out;
+  std::string err;
+  ASSERT_EQ(RunLoadgen({"--duration=0.3", "--warmup=0", "--concurrency=2",
+                        "--method=/rapport.bench.v1.EchoService/Echo",
+                        R"(--request={"payload":"aGVsbG8="})"},
+                       &out, &err),
+            0)
+      << "stdout: " << out << "\nstderr: " << err;
+  EXPECT_THAT(out, HasSubstr("qps "));
+  EXPECT_THAT(out, HasSubstr("p99.9 "));
+  EXPECT_THAT(out, HasSubstr("errors 0)"));
+}
+
+TEST_F(LoadgenIntegrationTest, BadRequestFailsFastNamingTheFlag) {
+  std::string out;
+  std::string err;
+  EXPECT_EQ(RunLoadgen({"--duration=1", R"(--request={"paylod":"aGk="})"}, &out,
+                       &err),
+            2);
+  EXPECT_THAT(err, HasSubstr("--request: "));
+  EXPECT_THAT(err, HasSubstr("paylod"));
+}
+
+TEST_F(LoadgenIntegrationTest, MethodTheServerDoesNotServeFailsFast) {
+  std::string out;
+  std::string err;
+  // A compiled-in unary method echo-server does not implement.
+  EXPECT_EQ(RunLoadgen({"--duration=1",
+                        "--method=rapport.scoring.v1.ScoringService/GetModel"},
+                       &out, &err),
+            2);
+  EXPECT_THAT(err, HasSubstr("--method: "));
+  EXPECT_THAT(err, HasSubstr("does not serve"));
+}
+
+}  // namespace
