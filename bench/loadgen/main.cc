@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
@@ -42,6 +43,12 @@ int Fail(int code, absl::string_view message) {
 void PrintHelp() {
   std::cout << Usage();
   for (const config::SettingInfo& s : config::Settings()) {
+    // The rest of the table configures servers.
+    const bool client_side =
+        (absl::StartsWith(s.flag, "tls-") && s.flag != "tls-client-ca-file") ||
+        s.flag == "api-key" || s.flag == "log-level" ||
+        s.flag == "max-message-bytes";
+    if (!client_side) continue;
     std::cout << "  --" << std::left << std::setw(20) << s.flag << " "
               << std::setw(28) << s.env << " " << s.help << "\n";
   }

@@ -156,7 +156,7 @@ percentiles of successful calls, and errors by status code.
 Exit status: 0 when at least one call succeeded, 1 when every call failed,
 2 for a bad flag, method or request.
 
-Project settings (TLS, API key) also apply, from the environment or flags:
+Project settings also apply, from the environment or these flags:
 )";
 }
 

@@ -15,7 +15,7 @@ std::string FormatText(const RunInfo& info, const RunSummary& s) {
   const LatencySummary& l = s.latency;
   std::string out = absl::StrFormat(
       "method    %s\n"
-      "target    %s  (%d channels, concurrency %d, request %d bytes)\n"
+      "target    %s  (channels %d, concurrency %d, request %d bytes)\n"
       "window    %.3g s measured after %.3g s warmup\n"
       "calls     %d  (ok %d, errors %d)\n"
       "qps       %.1f\n"

@@ -13,8 +13,7 @@ namespace rapport::config {
 namespace {
 
 const SettingInfo kSettings[] = {
-    {"RAPPORT_GRPC_ADDR", "grpc-addr",
-     "host:port the gRPC server listens on"},
+    {"RAPPORT_GRPC_ADDR", "grpc-addr", "host:port the gRPC server listens on"},
     {"RAPPORT_METRICS_ADDR", "metrics-addr",
      "host:port of the Prometheus /metrics endpoint"},
     {"RAPPORT_REDIS_URL", "redis-url",
@@ -87,8 +86,7 @@ absl::StatusOr<int> ParseInt(const SettingInfo& s, absl::string_view value,
 }
 
 // Applies one setting's value to the config.
-absl::Status Apply(const SettingInfo& s, const std::string& value,
-                   Config& c) {
+absl::Status Apply(const SettingInfo& s, const std::string& value, Config& c) {
   const absl::string_view env = s.env;
   if (env == "RAPPORT_GRPC_ADDR" || env == "RAPPORT_METRICS_ADDR") {
     if (absl::Status st = ValidateHostPort(value); !st.ok()) {
@@ -117,7 +115,8 @@ absl::Status Apply(const SettingInfo& s, const std::string& value,
     // Resolver targets (dns:, ipv4:, unix:) are passed to gRPC as they are;
     // plain host:port is checked here so a typo fails at start-up.
     if (!absl::StrContains(value, "://") && !absl::StartsWith(value, "dns:") &&
-        !absl::StartsWith(value, "ipv4:") && !absl::StartsWith(value, "ipv6:") &&
+        !absl::StartsWith(value, "ipv4:") &&
+        !absl::StartsWith(value, "ipv6:") &&
         !absl::StartsWith(value, "unix:")) {
       if (absl::Status st = ValidateHostPort(value); !st.ok()) {
         return SettingError(s, st.message());
@@ -227,8 +226,9 @@ absl::Status ValidateHostPort(absl::string_view value) {
   }
   int p = 0;
   if (!absl::SimpleAtoi(port, &p) || p < 1 || p > 65535) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "\"", value, "\": port \"", port, "\" is not a number from 1 to 65535"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("\"", value, "\": port \"", port,
+                     "\" is not a number from 1 to 65535"));
   }
   return absl::OkStatus();
 }

@@ -76,9 +76,8 @@ absl::StatusOr<Level> ParseLevel(absl::string_view text) {
   if (lower == "info") return Level::kInfo;
   if (lower == "warn" || lower == "warning") return Level::kWarn;
   if (lower == "error") return Level::kError;
-  return absl::InvalidArgumentError(
-      absl::StrCat("unknown log level \"", text,
-                   "\": use one of debug, info, warn, error"));
+  return absl::InvalidArgumentError(absl::StrCat(
+      "unknown log level \"", text, "\": use one of debug, info, warn, error"));
 }
 
 void Init(absl::string_view service, Level min_level) {
@@ -158,8 +157,7 @@ Field::Field(absl::string_view key, bool value)
     : key_(key), json_(value ? "true" : "false") {}
 
 bool Enabled(Level level) {
-  return static_cast<int>(level) >=
-         g_min_level.load(std::memory_order_relaxed);
+  return static_cast<int>(level) >= g_min_level.load(std::memory_order_relaxed);
 }
 
 std::string Format(Level level, absl::string_view event,

@@ -11,9 +11,9 @@
 #include <cstdint>
 #include <initializer_list>
 #include <string>
-#include "absl/strings/string_view.h"
 
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 
 namespace rapport::log {
 
@@ -59,7 +59,8 @@ void Write(Level level, absl::string_view event,
 std::string Format(Level level, absl::string_view event,
                    std::initializer_list<Field> fields);
 
-inline void Debug(absl::string_view event, std::initializer_list<Field> f = {}) {
+inline void Debug(absl::string_view event,
+                  std::initializer_list<Field> f = {}) {
   Write(Level::kDebug, event, f);
 }
 inline void Info(absl::string_view event, std::initializer_list<Field> f = {}) {
@@ -68,7 +69,8 @@ inline void Info(absl::string_view event, std::initializer_list<Field> f = {}) {
 inline void Warn(absl::string_view event, std::initializer_list<Field> f = {}) {
   Write(Level::kWarn, event, f);
 }
-inline void Error(absl::string_view event, std::initializer_list<Field> f = {}) {
+inline void Error(absl::string_view event,
+                  std::initializer_list<Field> f = {}) {
   Write(Level::kError, event, f);
 }
 

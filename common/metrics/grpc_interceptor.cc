@@ -1,34 +1,33 @@
 #include "common/metrics/grpc_interceptor.h"
 
-#include <chrono>
-#include "absl/strings/string_view.h"
-
 #include <google/protobuf/descriptor.h>
 
+#include <chrono>
+
 #include "absl/strings/match.h"
+#include "absl/strings/string_view.h"
 #include "common/metrics/metrics.h"
 
 namespace rapport::metrics {
 namespace {
 
-constexpr std::array<absl::string_view, 17> kCodeNames = {
-    "OK",
-    "CANCELLED",
-    "UNKNOWN",
-    "INVALID_ARGUMENT",
-    "DEADLINE_EXCEEDED",
-    "NOT_FOUND",
-    "ALREADY_EXISTS",
-    "PERMISSION_DENIED",
-    "RESOURCE_EXHAUSTED",
-    "FAILED_PRECONDITION",
-    "ABORTED",
-    "OUT_OF_RANGE",
-    "UNIMPLEMENTED",
-    "INTERNAL",
-    "UNAVAILABLE",
-    "DATA_LOSS",
-    "UNAUTHENTICATED"};
+constexpr std::array<absl::string_view, 17> kCodeNames = {"OK",
+                                                          "CANCELLED",
+                                                          "UNKNOWN",
+                                                          "INVALID_ARGUMENT",
+                                                          "DEADLINE_EXCEEDED",
+                                                          "NOT_FOUND",
+                                                          "ALREADY_EXISTS",
+                                                          "PERMISSION_DENIED",
+                                                          "RESOURCE_EXHAUSTED",
+                                                          "FAILED_PRECONDITION",
+                                                          "ABORTED",
+                                                          "OUT_OF_RANGE",
+                                                          "UNIMPLEMENTED",
+                                                          "INTERNAL",
+                                                          "UNAVAILABLE",
+                                                          "DATA_LOSS",
+                                                          "UNAUTHENTICATED"};
 
 // Services registered from outside the generated descriptor pool: the
 // default health service is built on upb, not on the C++ protobuf runtime.
@@ -47,7 +46,8 @@ class GrpcMetricsInterceptor final : public grpc::experimental::Interceptor {
   explicit GrpcMetricsInterceptor(MethodMetrics* metrics)
       : metrics_(metrics), start_(std::chrono::steady_clock::now()) {}
 
-  void Intercept(grpc::experimental::InterceptorBatchMethods* methods) override {
+  void Intercept(
+      grpc::experimental::InterceptorBatchMethods* methods) override {
     if (methods->QueryInterceptionHookPoint(
             grpc::experimental::InterceptionHookPoints::PRE_SEND_STATUS)) {
       const int code = static_cast<int>(methods->GetSendStatus().error_code());
@@ -103,10 +103,10 @@ MethodMetrics* GrpcMetricsInterceptorFactory::ForMethod(
     const std::string s(service);
     const std::string m(method);
     for (size_t code = 0; code < kCodeNames.size(); ++code) {
-      slot->handled[code] = &handled_.Add({{"grpc_service", s},
-                                           {"grpc_method", m},
-                                           {"grpc_code",
-                                            std::string(kCodeNames[code])}});
+      slot->handled[code] =
+          &handled_.Add({{"grpc_service", s},
+                         {"grpc_method", m},
+                         {"grpc_code", std::string(kCodeNames[code])}});
     }
     slot->seconds = &seconds_.Add({{"grpc_service", s}, {"grpc_method", m}},
                                   LatencyBuckets());

@@ -1,15 +1,15 @@
 #pragma once
 
-#include <array>
-#include <memory>
-#include <string>
-
 #include <grpcpp/support/interceptor.h>
 #include <grpcpp/support/server_interceptor.h>
 #include <prometheus/counter.h>
 #include <prometheus/family.h>
 #include <prometheus/histogram.h>
 #include <prometheus/registry.h>
+
+#include <array>
+#include <memory>
+#include <string>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/synchronization/mutex.h"

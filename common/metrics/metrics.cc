@@ -13,23 +13,32 @@ namespace {
 
 // Every Redis command the project sends, so each gets its own series.
 constexpr absl::string_view kKnownCommands[] = {
-    "AUTH",       "DEL",     "EVAL",      "EVALSHA",  "EXEC",     "EXISTS",
-    "EXPIRE",     "GET",     "HDEL",      "HGET",     "HGETALL",  "HINCRBY",
-    "HMGET",      "HSET",    "INCR",      "INCRBY",   "LPUSH",    "LRANGE",
-    "LTRIM",      "MGET",    "MULTI",     "PING",     "PEXPIRE",  "RPUSH",
-    "SADD",       "SCAN",    "SCRIPT",    "SELECT",   "SET",      "SMEMBERS",
-    "SREM",       "UNLINK",  "WATCH",     "XACK",     "XADD",     "XAUTOCLAIM",
-    "XCLAIM",     "XGROUP",  "XINFO",     "XLEN",     "XPENDING", "XRANGE",
-    "XREAD",      "XREADGROUP", "XREVRANGE", "ZADD",  "ZCARD",    "ZRANGE",
-    "ZRANGEBYSCORE", "ZREM", "ZREMRANGEBYSCORE", "ZREVRANGE", "ZSCORE",
-    "PIPELINE",   "OTHER"};
+    "AUTH",          "DEL",        "EVAL",
+    "EVALSHA",       "EXEC",       "EXISTS",
+    "EXPIRE",        "GET",        "HDEL",
+    "HGET",          "HGETALL",    "HINCRBY",
+    "HMGET",         "HSET",       "INCR",
+    "INCRBY",        "LPUSH",      "LRANGE",
+    "LTRIM",         "MGET",       "MULTI",
+    "PING",          "PEXPIRE",    "RPUSH",
+    "SADD",          "SCAN",       "SCRIPT",
+    "SELECT",        "SET",        "SMEMBERS",
+    "SREM",          "UNLINK",     "WATCH",
+    "XACK",          "XADD",       "XAUTOCLAIM",
+    "XCLAIM",        "XGROUP",     "XINFO",
+    "XLEN",          "XPENDING",   "XRANGE",
+    "XREAD",         "XREADGROUP", "XREVRANGE",
+    "ZADD",          "ZCARD",      "ZRANGE",
+    "ZRANGEBYSCORE", "ZREM",       "ZREMRANGEBYSCORE",
+    "ZREVRANGE",     "ZSCORE",     "PIPELINE",
+    "OTHER"};
 
 }  // namespace
 
 const prometheus::Histogram::BucketBoundaries& LatencyBuckets() {
   static const auto* buckets = new prometheus::Histogram::BucketBoundaries{
-      0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01,
-      0.025,  0.05,    0.1,    0.25,  0.5,    1,     2.5, 5, 10};
+      0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
+      0.05,   0.1,     0.25,   0.5,   1,      2.5,   5,    10};
   return *buckets;
 }
 
@@ -47,9 +56,9 @@ RedisMetrics::RedisMetrics(prometheus::Registry& registry)
   for (absl::string_view name : kKnownCommands) {
     by_command_.emplace(
         std::string(name),
-        PerCommand{&latency_.Add({{"command", std::string(name)}},
-                                 LatencyBuckets()),
-                   &errors_.Add({{"command", std::string(name)}})});
+        PerCommand{
+            &latency_.Add({{"command", std::string(name)}}, LatencyBuckets()),
+            &errors_.Add({{"command", std::string(name)}})});
   }
 }
 

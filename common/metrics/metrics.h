@@ -6,10 +6,6 @@
 // come from closed sets (gRPC methods compiled into the binary, status code
 // names, Redis command names from a fixed list), never from request data.
 
-#include <memory>
-#include <string>
-#include "absl/strings/string_view.h"
-
 #include <grpcpp/support/server_interceptor.h>
 #include <prometheus/counter.h>
 #include <prometheus/exposer.h>
@@ -18,8 +14,12 @@
 #include <prometheus/histogram.h>
 #include <prometheus/registry.h>
 
+#include <memory>
+#include <string>
+
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "common/redis/pool.h"

@@ -11,9 +11,9 @@ namespace rapport::redis {
 namespace {
 
 absl::Status Bad(absl::string_view why) {
-  return absl::InvalidArgumentError(absl::StrCat(
-      "invalid Redis URL: ", why,
-      " (expected redis://[:password@]host:port[/db])"));
+  return absl::InvalidArgumentError(
+      absl::StrCat("invalid Redis URL: ", why,
+                   " (expected redis://[:password@]host:port[/db])"));
 }
 
 absl::StatusOr<std::string> PercentDecode(absl::string_view in) {
@@ -60,7 +60,8 @@ absl::StatusOr<RedisEndpoint> ParseRedisUrl(absl::string_view url) {
     rest = rest.substr(at + 1);
     absl::string_view user = creds;
     absl::string_view pass;
-    if (const size_t colon = creds.find(':'); colon != absl::string_view::npos) {
+    if (const size_t colon = creds.find(':');
+        colon != absl::string_view::npos) {
       user = creds.substr(0, colon);
       pass = creds.substr(colon + 1);
     } else {
@@ -82,8 +83,8 @@ absl::StatusOr<RedisEndpoint> ParseRedisUrl(absl::string_view url) {
     absl::string_view db = rest.substr(slash + 1);
     if (!db.empty()) {
       if (!absl::SimpleAtoi(db, &ep.db) || ep.db < 0 || ep.db > 15) {
-        return Bad(absl::StrCat("database \"", db,
-                                "\" is not a number from 0 to 15"));
+        return Bad(
+            absl::StrCat("database \"", db, "\" is not a number from 0 to 15"));
       }
     }
   }

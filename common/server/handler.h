@@ -6,14 +6,14 @@
 // No exception escapes a handler: anything thrown is logged (without
 // request data) and answered as INTERNAL.
 
-#include <exception>
-#include "absl/strings/string_view.h"
-#include <utility>
-
 #include <grpcpp/grpcpp.h>
+
+#include <exception>
+#include <utility>
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/string_view.h"
 #include "common/auth/auth.h"
 #include "common/log/log.h"
 #include "common/status/grpc_status.h"

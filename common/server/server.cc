@@ -1,5 +1,7 @@
 #include "common/server/server.h"
 
+#include <grpcpp/ext/proto_server_reflection_plugin.h>
+#include <grpcpp/health_check_service_interface.h>
 #include <pthread.h>
 #include <signal.h>
 
@@ -8,9 +10,6 @@
 #include <cstdlib>
 #include <thread>
 #include <utility>
-
-#include <grpcpp/ext/proto_server_reflection_plugin.h>
-#include <grpcpp/health_check_service_interface.h>
 
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/notification.h"
@@ -34,7 +33,8 @@ sigset_t HandledSignals() {
   return set;
 }
 
-[[noreturn]] void DieAtStartup(absl::string_view service, absl::string_view why) {
+[[noreturn]] void DieAtStartup(absl::string_view service,
+                               absl::string_view why) {
   std::fprintf(stderr, "%s: %s\n", std::string(service).c_str(),
                std::string(why).c_str());
   std::exit(2);
@@ -51,8 +51,8 @@ Runtime::Runtime(const config::Config& config) : config_(config) {
   const absl::string_view name = config::ServiceName(config_.service);
   log::Init(name, config_.log_level);
 
-  auto metrics = metrics::Metrics::Start(config_.metrics_addr, name,
-                                         RAPPORT_VERSION);
+  auto metrics =
+      metrics::Metrics::Start(config_.metrics_addr, name, RAPPORT_VERSION);
   if (!metrics.ok()) DieAtStartup(name, metrics.status().message());
   metrics_ = *std::move(metrics);
 
@@ -179,10 +179,10 @@ int Serve(Runtime& runtime, const std::vector<Registration>& services,
         if (hooks.on_reload) hooks.on_reload();
         continue;
       }
-      log::Info("drain_started",
-                {{"signal", sig == SIGTERM ? "SIGTERM" : "SIGINT"},
-                 {"drain_seconds",
-                  absl::ToInt64Seconds(config.drain_timeout)}});
+      log::Info(
+          "drain_started",
+          {{"signal", sig == SIGTERM ? "SIGTERM" : "SIGINT"},
+           {"drain_seconds", absl::ToInt64Seconds(config.drain_timeout)}});
       stopping.Notify();
       if (prober.joinable()) prober.join();
       // NOT_SERVING first, so load balancers stop sending new calls; then

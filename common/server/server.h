@@ -12,12 +12,12 @@
 //     return rapport::server::Serve(runtime, {Register(service)});
 //   }
 
+#include <grpcpp/grpcpp.h>
+
 #include <functional>
 #include <memory>
 #include <string>
 #include <vector>
-
-#include <grpcpp/grpcpp.h>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"

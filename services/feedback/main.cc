@@ -9,5 +9,8 @@ int main(int argc, char** argv) {
       rapport::config::Service::kFeedback, argc, argv);
   rapport::server::Runtime runtime(config);
   rapport::feedback::FeedbackServiceImpl service(runtime);
-  return rapport::server::Serve(runtime, {rapport::server::Register<rapport::feedback::v1::FeedbackService>(service)});
+  return rapport::server::Serve(
+      runtime,
+      {rapport::server::Register<rapport::feedback::v1::FeedbackService>(
+          service)});
 }

@@ -9,5 +9,7 @@ int main(int argc, char** argv) {
       rapport::config::Service::kProfile, argc, argv);
   rapport::server::Runtime runtime(config);
   rapport::profile::ProfileServiceImpl service(runtime);
-  return rapport::server::Serve(runtime, {rapport::server::Register<rapport::profile::v1::ProfileService>(service)});
+  return rapport::server::Serve(
+      runtime, {rapport::server::Register<rapport::profile::v1::ProfileService>(
+                   service)});
 }

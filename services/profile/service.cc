@@ -21,8 +21,8 @@ grpc::ServerUnaryReactor* ProfileServiceImpl::UpsertContact(
 grpc::ServerReadReactor<v1::ImportContactsRequest>*
 ProfileServiceImpl::ImportContacts(grpc::CallbackServerContext* ctx,
                                    v1::ImportContactsResponse* response) {
-  const absl::Status status =
-      server::Guarded(*ctx, auth_, "ImportContacts", [](const auth::Principal&) {
+  const absl::Status status = server::Guarded(
+      *ctx, auth_, "ImportContacts", [](const auth::Principal&) {
         return NotYetImplemented("ImportContacts");
       });
   return new server::FinishedReadReactor<v1::ImportContactsRequest>(

@@ -9,5 +9,7 @@ int main(int argc, char** argv) {
       rapport::config::Service::kScoring, argc, argv);
   rapport::server::Runtime runtime(config);
   rapport::scoring::ScoringServiceImpl service(runtime);
-  return rapport::server::Serve(runtime, {rapport::server::Register<rapport::scoring::v1::ScoringService>(service)});
+  return rapport::server::Serve(
+      runtime, {rapport::server::Register<rapport::scoring::v1::ScoringService>(
+                   service)});
 }

@@ -12,9 +12,9 @@ class ScoringServiceImpl final : public v1::ScoringService::CallbackService {
  public:
   explicit ScoringServiceImpl(server::Runtime& runtime);
 
-  grpc::ServerUnaryReactor* ScoreMessage(
-      grpc::CallbackServerContext* ctx, const v1::ScoreMessageRequest* request,
-      v1::ScoreReport* response) override;
+  grpc::ServerUnaryReactor* ScoreMessage(grpc::CallbackServerContext* ctx,
+                                         const v1::ScoreMessageRequest* request,
+                                         v1::ScoreReport* response) override;
   grpc::ServerBidiReactor<v1::ScoreMessageRequest, v1::ScoreMessagesResponse>*
   ScoreMessages(grpc::CallbackServerContext* ctx) override;
   grpc::ServerUnaryReactor* RecordOutcome(

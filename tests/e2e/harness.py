@@ -58,11 +58,11 @@ class Redis:
         return f"redis://127.0.0.1:{self.port}"
 
     def start(self):
-        log = open(os.path.join(self.dir, "redis.log"), "ab")
-        self.proc = subprocess.Popen(
-            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--dir", self.dir,
-             "--save", "", "--appendonly", "no", "--daemonize", "no"],
-            stdout=log, stderr=subprocess.STDOUT)
+        with open(os.path.join(self.dir, "redis.log"), "ab") as log:
+            self.proc = subprocess.Popen(
+                ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--dir", self.dir,
+                 "--save", "", "--appendonly", "no", "--daemonize", "no"],
+                stdout=log, stderr=subprocess.STDOUT)
         if not wait_for(self.ping, 10):
             raise RuntimeError(f"redis-server did not answer on {self.port}; see {self.dir}/redis.log")
 
@@ -133,6 +133,7 @@ class Service:
                 self.proc.wait()
         code = self.proc.returncode
         self.proc = None
+        self.log.close()
         return code
 
 
@@ -162,7 +163,7 @@ class Platform:
             svc.env.update(peers)
             svc.start()
         for svc in self.services.values():
-            if wait_for(lambda: svc.health() == "SERVING", 30) is not True and svc.health() != "SERVING":
+            if not wait_for(lambda: svc.health() == "SERVING", 30):
                 raise RuntimeError(f"{svc.name} not SERVING within 30 s:\n{svc.logs()}")
         return self
 

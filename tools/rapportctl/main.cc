@@ -7,12 +7,12 @@
 // Connection settings (TLS, API key) come from the same RAPPORT_* variables
 // and flags as the services: --tls-ca-file, --tls-cert-file, --api-key, ...
 
+#include <grpcpp/grpcpp.h>
+
 #include <cstdio>
 #include <iostream>
 #include <string>
 #include <vector>
-
-#include <grpcpp/grpcpp.h>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
@@ -85,8 +85,9 @@ int Health(const rapport::config::Config& config, Args args) {
   if (const std::string t = args.Flag("timeout-ms"); !t.empty()) {
     timeout_ms = std::atoi(t.c_str());
     if (timeout_ms <= 0) {
-      std::fprintf(stderr, "rapportctl: --timeout-ms must be a positive "
-                           "number of milliseconds\n");
+      std::fprintf(stderr,
+                   "rapportctl: --timeout-ms must be a positive "
+                   "number of milliseconds\n");
       return 2;
     }
   }
@@ -119,8 +120,7 @@ int Health(const rapport::config::Config& config, Args args) {
       grpc::health::v1::HealthCheckResponse::ServingStatus_Name(
           response.status());
   std::printf("%s\n", name.c_str());
-  return response.status() ==
-                 grpc::health::v1::HealthCheckResponse::SERVING
+  return response.status() == grpc::health::v1::HealthCheckResponse::SERVING
              ? 0
              : 1;
 }
@@ -133,8 +133,9 @@ int HashKey(Args args) {
   std::vector<std::string> rest;
   if (!args.Positional(&rest)) return 2;
   if (rest.size() != 1) {
-    std::fprintf(stderr, "usage: rapportctl hash-key API_KEY [--tenant T] "
-                         "[--team TEAM] [--role ROLE] [--name LABEL]\n");
+    std::fprintf(stderr,
+                 "usage: rapportctl hash-key API_KEY [--tenant T] "
+                 "[--team TEAM] [--role ROLE] [--name LABEL]\n");
     return 2;
   }
   std::printf(

@@ -210,10 +210,7 @@ TEST_F(RequestTest, CheckResponseAcceptsTheOutputTypeOnly) {
 // generated file (bench/CMakeLists.txt, rapport_all_protos): each .proto of
 // the source tree has to be in the generated pool.
 TEST(CompiledInTest, EveryProjectProtoIsInTheGeneratedPool) {
-  const char* source_dir = std::getenv("RAPPORT_SOURCE_DIR");
-  ASSERT_NE(source_dir, nullptr) << "RAPPORT_SOURCE_DIR is set by ctest";
-  const std::filesystem::path root =
-      std::filesystem::path(source_dir) / "protos";
+  const std::filesystem::path root = RAPPORT_PROTOS_DIR;
   int files = 0;
   for (const auto& entry :
        std::filesystem::recursive_directory_iterator(root / "rapport")) {

@@ -27,12 +27,10 @@ TEST(ConfigTest, DefaultsWorkOnOneMachine) {
     const char* grpc;
     const char* metrics;
   };
-  for (const Case& c : {Case{Service::kProfile, "127.0.0.1:50051",
-                             "127.0.0.1:9101"},
-                        Case{Service::kScoring, "127.0.0.1:50052",
-                             "127.0.0.1:9102"},
-                        Case{Service::kFeedback, "127.0.0.1:50053",
-                             "127.0.0.1:9103"}}) {
+  for (const Case& c :
+       {Case{Service::kProfile, "127.0.0.1:50051", "127.0.0.1:9101"},
+        Case{Service::kScoring, "127.0.0.1:50052", "127.0.0.1:9102"},
+        Case{Service::kFeedback, "127.0.0.1:50053", "127.0.0.1:9103"}}) {
     auto config = Load(c.service, FakeEnv({}), {});
     ASSERT_TRUE(config.ok()) << config.status();
     EXPECT_EQ(config->grpc_addr, c.grpc);
@@ -113,10 +111,10 @@ TEST(ConfigTest, BadValuesNameTheSetting) {
 }
 
 TEST(ConfigTest, RedisPasswordNeverAppearsInErrors) {
-  auto config = Load(Service::kProfile,
-                     FakeEnv({{"RAPPORT_REDIS_URL",
-                               "redis://:hunter2@localhost:notaport"}}),
-                     {});
+  auto config = Load(
+      Service::kProfile,
+      FakeEnv({{"RAPPORT_REDIS_URL", "redis://:hunter2@localhost:notaport"}}),
+      {});
   ASSERT_FALSE(config.ok());
   EXPECT_THAT(std::string(config.status().message()),
               ::testing::Not(HasSubstr("hunter2")));
@@ -150,9 +148,9 @@ TEST(ConfigTest, TlsSettingsMustBeConsistent) {
   ASSERT_FALSE(half.ok());
   EXPECT_THAT(half.status().message(), HasSubstr("RAPPORT_TLS_KEY_FILE"));
 
-  auto mtls_without_tls = Load(
-      Service::kProfile, FakeEnv({{"RAPPORT_TLS_CLIENT_CA_FILE", "/ca.pem"}}),
-      {});
+  auto mtls_without_tls =
+      Load(Service::kProfile,
+           FakeEnv({{"RAPPORT_TLS_CLIENT_CA_FILE", "/ca.pem"}}), {});
   EXPECT_FALSE(mtls_without_tls.ok());
 
   auto full = Load(Service::kProfile,

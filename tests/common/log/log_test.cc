@@ -13,13 +13,15 @@ using ::testing::MatchesRegex;
 
 TEST(LogTest, LineIsOneJsonObjectWithServiceAndEvent) {
   Init("profile-service", Level::kInfo);
-  const std::string line =
-      Format(Level::kWarn, "redis_unavailable",
-             {{"attempt", 3}, {"ok", false}, {"latency_s", 0.25},
-              {"code", "UNAVAILABLE"}});
+  const std::string line = Format(Level::kWarn, "redis_unavailable",
+                                  {{"attempt", 3},
+                                   {"ok", false},
+                                   {"latency_s", 0.25},
+                                   {"code", "UNAVAILABLE"}});
   ASSERT_FALSE(line.empty());
   EXPECT_EQ(line.back(), '\n');
-  EXPECT_THAT(line, MatchesRegex(R"(\{"ts":"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:.]+Z",.*)"));
+  EXPECT_THAT(line, MatchesRegex(
+                        R"(\{"ts":"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:.]+Z",.*)"));
   EXPECT_EQ(line.substr(line.find("\"level\"")),
             R"("level":"warn","service":"profile-service",)"
             R"("event":"redis_unavailable","attempt":3,"ok":false,)"
@@ -43,8 +45,7 @@ TEST(LogTest, RejectsTruncatedAndOverlongUtf8) {
 }
 
 TEST(LogTest, NonFiniteNumbersBecomeNull) {
-  const std::string line =
-      Format(Level::kInfo, "x", {{"v", 1.0 / 0.0}});
+  const std::string line = Format(Level::kInfo, "x", {{"v", 1.0 / 0.0}});
   EXPECT_THAT(line, HasSubstr("\"v\":null"));
 }
 

@@ -67,8 +67,9 @@ TEST(RedisMetricsTest, CommandsAreCaseFoldedAndUnknownOnesPooled) {
   m->redis().OnCommand("GET", absl::Microseconds(300), true);
   m->redis().OnCommand("user:42:secret", absl::Microseconds(10), true);
   const std::string text = Exposition(m->registry());
-  EXPECT_THAT(text,
-              HasSubstr("redis_command_duration_seconds_count{command=\"GET\"} 2"));
+  EXPECT_THAT(
+      text,
+      HasSubstr("redis_command_duration_seconds_count{command=\"GET\"} 2"));
   EXPECT_THAT(text, HasSubstr("redis_command_errors_total{command=\"GET\"} 1"));
   EXPECT_THAT(text,
               HasSubstr("redis_command_errors_total{command=\"OTHER\"} 1"));

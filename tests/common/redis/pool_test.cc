@@ -47,7 +47,7 @@ class RecordingObserver : public CommandObserver {
                  bool error) override {
     absl::MutexLock lock(&mu_);
     EXPECT_GE(latency, absl::ZeroDuration());
-    events_.push_back({std::string(command), error});
+    events_.push_back({std::string(command.data(), command.size()), error});
   }
   std::vector<Event> Take() {
     absl::MutexLock lock(&mu_);
@@ -67,9 +67,9 @@ class PoolTest : public ::testing::Test {
  protected:
   void SetUp() override { StartServer({}); }
 
-  void StartServer(RedisServerOptions options) {
+  void StartServer(const RedisServerOptions& options) {
     absl::StatusOr<std::unique_ptr<RedisServer>> server =
-        RedisServer::Start(std::move(options));
+        RedisServer::Start(options);
     ASSERT_TRUE(server.ok()) << server.status();
     server_ = *std::move(server);
   }
@@ -152,9 +152,9 @@ TEST_F(PoolTest, ErrorReplyIsAReplyNotAFailedStatus) {
 TEST_F(PoolTest, ValuesAndKeysAreBinarySafe) {
   std::unique_ptr<Pool> pool = MakePool();
   const std::string key("k\0ey\r\n", 6);
-  const std::string value("\0a\0\r\n$3\r\nb\xff", 12);
+  const std::string value("\0a\0\r\n$3\r\nb\xff", 11);
   ASSERT_TRUE(pool->Command(std::vector<std::string>{"SET", key, value}).ok());
-  EXPECT_EQ(*pool->Command({"STRLEN", key}), Reply::Integer(12));
+  EXPECT_EQ(*pool->Command({"STRLEN", key}), Reply::Integer(11));
   const absl::StatusOr<Reply> got = pool->Command({"GET", key});
   ASSERT_TRUE(got.ok()) << got.status();
   EXPECT_EQ(got->str(), value);
@@ -175,11 +175,13 @@ TEST_F(PoolTest, PipelineReturnsEveryReplyInOrderOnOneConnection) {
   std::unique_ptr<Pool> pool = MakePool();
   constexpr int kN = 500;
   std::vector<std::vector<std::string>> commands;
+  commands.reserve(size_t{2} * kN);
   for (int i = 0; i < kN; ++i) {
     commands.push_back({"SET", absl::StrCat("k", i), absl::StrCat("v", i)});
   }
-  for (int i = 0; i < kN; ++i)
+  for (int i = 0; i < kN; ++i) {
     commands.push_back({"GET", absl::StrCat("k", i)});
+  }
   const absl::StatusOr<std::vector<Reply>> replies = pool->Pipeline(commands);
   ASSERT_TRUE(replies.ok()) << replies.status();
   ASSERT_EQ(replies->size(), 2u * kN);
@@ -542,8 +544,9 @@ TEST_F(PoolTest, ScanWithKeyPatternFindsOnlyThatPrefix) {
       pool->Command({"SCAN", "0", "MATCH", pattern, "COUNT", "1000"});
   ASSERT_TRUE(scan.ok() && scan->is_array()) << scan.status();
   std::vector<std::string> found;
-  for (const Reply& r : scan->elements()[1].elements())
+  for (const Reply& r : scan->elements()[1].elements()) {
     found.push_back(r.str());
+  }
   EXPECT_THAT(found, UnorderedElementsAre(b));
 }
 
@@ -559,6 +562,7 @@ TEST_F(PoolTest, ManyThreadsShareThePoolSafely) {
   constexpr int kIterations = 200;
   std::atomic<int> failures{0};
   std::vector<std::thread> threads;
+  threads.reserve(kThreads);
   for (int t = 0; t < kThreads; ++t) {
     threads.emplace_back([&, t] {
       const std::string mine = absl::StrCat("t", t);
@@ -591,8 +595,10 @@ TEST_F(PoolTest, ManyThreadsSurviveAServerCrash) {
 
   std::atomic<bool> stop{false};
   std::atomic<int> ok{0};
+  constexpr int kThreads = 6;
   std::vector<std::thread> threads;
-  for (int t = 0; t < 6; ++t) {
+  threads.reserve(kThreads);
+  for (int t = 0; t < kThreads; ++t) {
     threads.emplace_back([&] {
       while (!stop.load()) {
         absl::StatusOr<Reply> r = pool->Command({"INCR", "n"});

@@ -31,9 +31,9 @@ namespace {
 using ::rapport::redis::Reply;
 using ::testing::HasSubstr;
 
-std::unique_ptr<RedisServer> MustStart(RedisServerOptions options = {}) {
+std::unique_ptr<RedisServer> MustStart(const RedisServerOptions& options = {}) {
   absl::StatusOr<std::unique_ptr<RedisServer>> server =
-      RedisServer::Start(std::move(options));
+      RedisServer::Start(options);
   EXPECT_TRUE(server.ok()) << server.status();
   return server.ok() ? *std::move(server) : nullptr;
 }
