@@ -85,7 +85,9 @@ struct Pool::Batch {
     }
     if (IsCommand(name, "MULTI")) {
       in_multi = true;
-    } else if (IsCommand(name, "EXEC") || IsCommand(name, "DISCARD")) {
+    } else if (in_multi &&
+               (IsCommand(name, "EXEC") || IsCommand(name, "DISCARD"))) {
+      // Outside MULTI they fail and leave WATCH in place.
       in_multi = false;
       watching = false;
     } else if (!in_multi && IsCommand(name, "WATCH")) {
@@ -130,8 +132,6 @@ class Pool::Connection {
   Connection(const Connection&) = delete;
   Connection& operator=(const Connection&) = delete;
 
-  redisContext* ctx() { return ctx_; }
-
   // An idle connection has nothing to read; if it is readable the server
   // closed it (restart, timeout, CLIENT KILL) or the stream is out of step.
   bool LooksBroken() const {
@@ -172,7 +172,8 @@ class Pool::Connection {
                    MSG_NOSIGNAL | MSG_DONTWAIT);
         if (n > 0) {
           sent += static_cast<size_t>(n);
-        } else if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
+        } else if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK &&
+                   errno != EINTR) {
           return absl::UnavailableError(absl::StrCat(
               "connection lost while sending: ", ErrnoText(errno)));
         }
@@ -210,7 +211,8 @@ class Pool::Connection {
         return absl::UnavailableError(
             absl::StrCat("poll failed: ", ErrnoText(errno)));
       }
-      if (ready > 0 && (p.revents & (POLLIN | POLLHUP | POLLERR)) != 0) {
+      if (ready > 0 &&
+          (p.revents & (POLLIN | POLLHUP | POLLERR | POLLNVAL)) != 0) {
         try_read = true;
       }
     }
@@ -438,7 +440,8 @@ absl::StatusOr<std::unique_ptr<Pool::Connection>> Pool::Dial() {
     }
     ++hello.count;
   };
-  if (!ep.password.empty()) {
+  // A username alone still authenticates: ACL users may be "nopass".
+  if (!ep.password.empty() || !ep.username.empty()) {
     auth = true;
     if (ep.username.empty()) {
       add({"AUTH", ep.password});

@@ -22,18 +22,18 @@
 //
 // Status mapping (messages name the endpoint as host:port/db, never the
 // password, keys or values):
-//   connection refused, connect/reply timeout, I/O error, EOF, AUTH or SELECT
-//   rejected, in backoff              -> UNAVAILABLE "redis H:P/D unavailable:
-//   ..." no free connection within checkout_timeout
-//                                     -> RESOURCE_EXHAUSTED "redis H:P/D pool
-//                                        exhausted: ..."
-//   malformed reply (protocol error)  -> INTERNAL
-//   empty command, or a command that would leave the connection in a state
-//   the next user does not expect (see below)
-//                                     -> INVALID_ARGUMENT
-//   Redis error replies (WRONGTYPE, NOSCRIPT, EXECABORT, ...) are NOT a failed
-//   status: the call succeeds and the Reply is of kind kError, so the caller
-//   decides (Reply::AsStatus() maps them when the caller just wants a status).
+//   - connection refused, connect or reply timeout, I/O error, EOF, AUTH or
+//     SELECT rejected, dial backoff: UNAVAILABLE,
+//     "redis H:P/D unavailable: <reason>";
+//   - no free connection within checkout_timeout: RESOURCE_EXHAUSTED,
+//     "redis H:P/D pool exhausted: ...";
+//   - malformed reply (protocol error): INTERNAL;
+//   - empty command, or a command that would leave the connection in a state
+//     the next user does not expect (see below): INVALID_ARGUMENT;
+//   - Redis error replies (WRONGTYPE, NOSCRIPT, EXECABORT, ...) are NOT a
+//     failed status: the call succeeds and the Reply is of kind kError, so the
+//     caller decides (Reply::AsStatus() maps them when the caller just wants
+//     a status).
 //
 // Connections are shared between callers, so commands that change a
 // connection's state for later users are refused: SELECT, AUTH, HELLO, QUIT,

@@ -1,39 +1,123 @@
 #include "services/profile/service.h"
 
+#include <exception>
+#include <string>
+
+#include "absl/strings/str_cat.h"
+#include "common/log/log.h"
 #include "common/server/handler.h"
+#include "common/status/macros.h"
 
 namespace rapport::profile {
+namespace {
 
-using server::NotYetImplemented;
 using server::Unary;
 
-ProfileServiceImpl::ProfileServiceImpl(server::Runtime& runtime)
-    : auth_(runtime.auth()) {}
+// ImportContacts: at most this many contacts in one stream.
+constexpr int64_t kMaxImportContacts = 100'000;
+
+absl::Status RequireWrite(const auth::Principal& principal) {
+  if (principal.CanWrite()) return absl::OkStatus();
+  return absl::PermissionDeniedError(absl::StrCat(
+      "the API key's role \"", principal.role,
+      "\" may only read; use a key with role writer or admin"));
+}
+
+// Reads ImportContacts messages one at a time and stores each before asking
+// for the next, so a fast client cannot make the server buffer without
+// bound; one bad row is reported in the response, never fails the stream.
+class ImportReactor final
+    : public grpc::ServerReadReactor<v1::ImportContactsRequest> {
+ public:
+  ImportReactor(ProfileHandler& handler, std::string tenant,
+                v1::ImportContactsResponse* response)
+      : handler_(handler), tenant_(std::move(tenant)), response_(response) {
+    StartRead(&request_);
+  }
+
+  void OnReadDone(bool ok) override {
+    if (!ok) {  // the client closed its side: the import is complete
+      Finish(grpc::Status::OK);
+      return;
+    }
+    const absl::Status status = Process();
+    if (!status.ok()) {
+      Finish(ToGrpcStatus(status));
+      return;
+    }
+    request_.Clear();
+    StartRead(&request_);
+  }
+
+  void OnDone() override { delete this; }
+
+ private:
+  absl::Status Process() {
+    if (next_index_ + request_.contacts_size() > kMaxImportContacts) {
+      return absl::ResourceExhaustedError(absl::StrCat(
+          "contacts: one ImportContacts stream takes at most ",
+          kMaxImportContacts, " contacts; split the import into several"));
+    }
+    try {
+      absl::Status status =
+          handler_.ImportBatch(tenant_, request_, next_index_, response_);
+      next_index_ += request_.contacts_size();
+      return status;
+    } catch (const std::exception& e) {
+      log::Error("handler_exception",
+                 {{"rpc", "ImportContacts"}, {"what", e.what()}});
+      return absl::InternalError(
+          "ImportContacts failed on an internal error; it is logged as "
+          "handler_exception");
+    }
+  }
+
+  ProfileHandler& handler_;
+  const std::string tenant_;
+  v1::ImportContactsResponse* response_;
+  v1::ImportContactsRequest request_;
+  int64_t next_index_ = 0;
+};
+
+}  // namespace
+
+ProfileServiceImpl::ProfileServiceImpl(server::Runtime& runtime,
+                                       HandlerOptions options)
+    : auth_(runtime.auth()),
+      metrics_(runtime.metrics().registry()),
+      store_(*runtime.redis()),
+      handler_(store_, metrics_, std::move(options)) {}
 
 grpc::ServerUnaryReactor* ProfileServiceImpl::UpsertContact(
     grpc::CallbackServerContext* ctx, const v1::UpsertContactRequest* request,
     v1::UpsertContactResponse* response) {
-  return Unary(ctx, auth_, "UpsertContact", [](const auth::Principal&) {
-    return NotYetImplemented("UpsertContact");
+  return Unary(ctx, auth_, "UpsertContact", [&](const auth::Principal& p) {
+    RETURN_IF_ERROR(RequireWrite(p));
+    return handler_.UpsertContact(p.tenant, *request, response);
   });
 }
 
 grpc::ServerReadReactor<v1::ImportContactsRequest>*
 ProfileServiceImpl::ImportContacts(grpc::CallbackServerContext* ctx,
                                    v1::ImportContactsResponse* response) {
+  std::string tenant;
   const absl::Status status = server::Guarded(
-      *ctx, auth_, "ImportContacts", [](const auth::Principal&) {
-        return NotYetImplemented("ImportContacts");
+      *ctx, auth_, "ImportContacts", [&](const auth::Principal& p) {
+        tenant = p.tenant;
+        return RequireWrite(p);
       });
-  return new server::FinishedReadReactor<v1::ImportContactsRequest>(
-      ToGrpcStatus(status));
+  if (!status.ok()) {
+    return new server::FinishedReadReactor<v1::ImportContactsRequest>(
+        ToGrpcStatus(status));
+  }
+  return new ImportReactor(handler_, std::move(tenant), response);
 }
 
 grpc::ServerUnaryReactor* ProfileServiceImpl::GetProfile(
     grpc::CallbackServerContext* ctx, const v1::GetProfileRequest* request,
     v1::Profile* response) {
-  return Unary(ctx, auth_, "GetProfile", [](const auth::Principal&) {
-    return NotYetImplemented("GetProfile");
+  return Unary(ctx, auth_, "GetProfile", [&](const auth::Principal& p) {
+    return handler_.GetProfile(p.tenant, *request, response);
   });
 }
 
@@ -41,32 +125,35 @@ grpc::ServerUnaryReactor* ProfileServiceImpl::RecordInteraction(
     grpc::CallbackServerContext* ctx,
     const v1::RecordInteractionRequest* request,
     v1::RecordInteractionResponse* response) {
-  return Unary(ctx, auth_, "RecordInteraction", [](const auth::Principal&) {
-    return NotYetImplemented("RecordInteraction");
+  return Unary(ctx, auth_, "RecordInteraction", [&](const auth::Principal& p) {
+    RETURN_IF_ERROR(RequireWrite(p));
+    return handler_.RecordInteraction(p.tenant, *request, response);
   });
 }
 
 grpc::ServerUnaryReactor* ProfileServiceImpl::RecordInsight(
     grpc::CallbackServerContext* ctx, const v1::RecordInsightRequest* request,
     v1::RecordInsightResponse* response) {
-  return Unary(ctx, auth_, "RecordInsight", [](const auth::Principal&) {
-    return NotYetImplemented("RecordInsight");
+  return Unary(ctx, auth_, "RecordInsight", [&](const auth::Principal& p) {
+    RETURN_IF_ERROR(RequireWrite(p));
+    return handler_.RecordInsight(p.tenant, *request, response);
   });
 }
 
 grpc::ServerUnaryReactor* ProfileServiceImpl::ListProfiles(
     grpc::CallbackServerContext* ctx, const v1::ListProfilesRequest* request,
     v1::ListProfilesResponse* response) {
-  return Unary(ctx, auth_, "ListProfiles", [](const auth::Principal&) {
-    return NotYetImplemented("ListProfiles");
+  return Unary(ctx, auth_, "ListProfiles", [&](const auth::Principal& p) {
+    return handler_.ListProfiles(p.tenant, *request, response);
   });
 }
 
 grpc::ServerUnaryReactor* ProfileServiceImpl::DeleteContact(
     grpc::CallbackServerContext* ctx, const v1::DeleteContactRequest* request,
     v1::DeleteContactResponse* response) {
-  return Unary(ctx, auth_, "DeleteContact", [](const auth::Principal&) {
-    return NotYetImplemented("DeleteContact");
+  return Unary(ctx, auth_, "DeleteContact", [&](const auth::Principal& p) {
+    RETURN_IF_ERROR(RequireWrite(p));
+    return handler_.DeleteContact(p.tenant, *request, response);
   });
 }
 

@@ -1,17 +1,21 @@
 #pragma once
 
+#include <memory>
+
 #include "common/auth/auth.h"
 #include "common/server/server.h"
 #include "rapport/profile/v1/profile.grpc.pb.h"
+#include "services/profile/handler.h"
+#include "services/profile/store.h"
 
 namespace rapport::profile {
 
-// gRPC adapter of rapport.profile.v1.ProfileService: authenticates, then
-// hands each call to its handler. The RPCs are specified in
-// protos/rapport/profile/v1/profile.proto.
+// gRPC adapter of rapport.profile.v1.ProfileService: authenticates, checks
+// the caller's role, then hands each call to ProfileHandler. The RPCs are
+// specified in protos/rapport/profile/v1/profile.proto.
 class ProfileServiceImpl final : public v1::ProfileService::CallbackService {
  public:
-  explicit ProfileServiceImpl(server::Runtime& runtime);
+  ProfileServiceImpl(server::Runtime& runtime, HandlerOptions options = {});
 
   grpc::ServerUnaryReactor* UpsertContact(
       grpc::CallbackServerContext* ctx, const v1::UpsertContactRequest* request,
@@ -38,6 +42,9 @@ class ProfileServiceImpl final : public v1::ProfileService::CallbackService {
 
  private:
   const auth::Authenticator& auth_;
+  ProfileMetrics metrics_;
+  ProfileStore store_;
+  ProfileHandler handler_;
 };
 
 }  // namespace rapport::profile

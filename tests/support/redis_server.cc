@@ -187,19 +187,13 @@ absl::StatusOr<std::unique_ptr<RedisServer>> RedisServer::Start(
     std::unique_ptr<RedisServer> server(
         new RedisServer(options, *binary, *std::move(dir), *port));
     last = server->Spawn();
-    if (last.ok()) last = server->WaitUntilReady();
+    if (!last.ok()) return last;  // Could not even exec: no log to keep.
+    last = server->WaitUntilReady();
     if (last.ok()) return server;
     // Someone else took the port between PickFreeLoopbackPort and the bind:
     // try another one. Any other failure is reported, keeping the directory
-    // so that the log can be read.
-    std::string log;
-    {
-      std::ifstream in(server->log_path());
-      std::stringstream ss;
-      ss << in.rdbuf();
-      log = ss.str();
-    }
-    if (!absl::StrContains(log, "Address already in use")) {
+    // so that the log the message names can be read.
+    if (!absl::StrContains(server->LogTail(), "Address already in use")) {
       server->keep_dir_ = true;
       return last;
     }

@@ -1,26 +1,17 @@
-// rapportctl: the command-line client of the Rapport platform.
+// rapportctl: the command-line client of the Rapport platform. This file
+// only dispatches; each command lives in its own file (commands.h).
 //
-//   rapportctl health [--target host:port] [--service NAME]
-//   rapportctl hash-key API_KEY [--tenant T --team TEAM --role ROLE]
-//   rapportctl version
-//
-// Connection settings (TLS, API key) come from the same RAPPORT_* variables
-// and flags as the services: --tls-ca-file, --tls-cert-file, --api-key, ...
-
-#include <grpcpp/grpcpp.h>
+// Connection settings (TLS, API key, service addresses) come from the same
+// RAPPORT_* variables and flags as the services: --tls-ca-file,
+// --tls-cert-file, --api-key, --profile-addr, ...
 
 #include <cstdio>
-#include <iostream>
 #include <string>
 #include <vector>
 
-#include "absl/strings/match.h"
-#include "absl/strings/str_cat.h"
-#include "absl/time/time.h"
-#include "common/auth/auth.h"
 #include "common/config/config.h"
-#include "common/server/server.h"
-#include "health.grpc.pb.h"
+#include "tools/rapportctl/commands.h"
+#include "tools/rapportctl/flags.h"
 
 namespace {
 
@@ -34,117 +25,58 @@ commands:
   version
       the rapportctl version
 
+  contact upsert --id ID [--full-name NAME] [--preferred-name NAME]
+          [--email E] [--title T] [--company C] [--industry I]
+          [--priority P]... [--challenge C]... [--trigger-event E]...
+          [--do-not-contact[=false]] [--do-not-contact-reason R]
+          [--linkedin-url U] [--time-zone TZ] [--locale L] [--owner REP]
+          [--field KEY=VALUE]... [--external-id SYSTEM=ID]... [--replace]
+      creates or updates a contact and prints its profile. Only the fields
+      given are written (a repeated flag replaces the whole list; --priority=
+      alone clears it); --replace writes every field, clearing the others.
+      A trigger event may start with its date: "2024-03-02: opened a hub".
+  contact get ID [ID...]
+      the profile: how to address them, role, stage, priorities, interests,
+      responsiveness, fatigue, knowledge gaps
+  contact list [--stage S] [--company C] [--industry I] [--owner REP]
+          [--do-not-contact true|false] [--fatigued true|false]
+          [--page-size N] [--page-token T] [--all] [--full]
+      one line per profile (--full: whole profiles); --all follows every page
+  contact delete ID [--allow-missing]
+      erases the contact and everything stored about them
+  interaction add --contact ID --kind KIND [--direction inbound|outbound]
+          [--at TIME] [--topic T]... [--talk-ratio X] [--outcome O]
+          [--duration 30m] [--id ID] [--rep REP] [--quiet]
+      records an interaction (at defaults to now; RFC 3339 or YYYY-MM-DD),
+      then prints the updated profile (not with --quiet). KIND: email_sent,
+      email_replied, call, meeting, linkedin_message, event, ...; sent
+      emails are outbound and replies and events inbound unless told.
+  interaction import-csv FILE [--dry-run]
+      records the interactions of a CSV: contact_id, kind, direction,
+      days_ago (or occurred_at), topics (';'-separated) [, id, outcome,
+      talk_ratio, duration_minutes]; safe to repeat (stable ids)
+  import-csv FILE [--batch N] [--dry-run]
+      streams a Salesforce or HubSpot contact export (CSV, '-' for stdin)
+      into ImportContacts, --batch contacts per message (default and max
+      500), and reports rejected rows as "row N (line L): field: reason".
+      Only the columns present are written; an opt-out column only ever
+      sets do_not_contact. Exit 1 when any row was rejected.
+
+common flags of the contact, interaction and import commands:
+  --target host:port   profile-service (default RAPPORT_PROFILE_ADDR,
+                       127.0.0.1:50051)
+  --timeout-ms N       deadline of each call (default 10000; import-csv:
+                       of the whole stream, default 300000)
+  --json               print the API's answer as JSON (proto field names)
+enum values (KIND, --stage, --outcome) are case-insensitive and may be
+shortened to any unique ending: email_sent, EMAIL-SENT, problem_aware.
+
+errors: RPC failures print "CODE: message" on one line to stderr and exit
+1; usage errors exit 2.
+
 connection flags (also from the environment, see the README):
   --api-key, --tls-ca-file, --tls-cert-file, --tls-key-file, --tls-server-name
 )";
-
-// Flags of a subcommand: "--name=value" or "--name value".
-class Args {
- public:
-  explicit Args(std::vector<std::string> args) : args_(std::move(args)) {}
-
-  std::string Flag(absl::string_view name, std::string fallback = "") {
-    const std::string prefix = absl::StrCat("--", name);
-    for (size_t i = 0; i < args_.size(); ++i) {
-      if (args_[i] == prefix && i + 1 < args_.size()) {
-        std::string v = args_[i + 1];
-        args_.erase(args_.begin() + static_cast<long>(i),
-                    args_.begin() + static_cast<long>(i) + 2);
-        return v;
-      }
-      if (absl::StartsWith(args_[i], prefix + "=")) {
-        std::string v = args_[i].substr(prefix.size() + 1);
-        args_.erase(args_.begin() + static_cast<long>(i));
-        return v;
-      }
-    }
-    return fallback;
-  }
-
-  // Remaining positional arguments; an unknown flag left over is an error.
-  bool Positional(std::vector<std::string>* out) const {
-    for (const std::string& a : args_) {
-      if (absl::StartsWith(a, "--")) {
-        std::fprintf(stderr, "rapportctl: unknown flag %s (see --help)\n",
-                     a.c_str());
-        return false;
-      }
-      out->push_back(a);
-    }
-    return true;
-  }
-
- private:
-  std::vector<std::string> args_;
-};
-
-int Health(const rapport::config::Config& config, Args args) {
-  const std::string target = args.Flag("target", config.grpc_addr);
-  const std::string service = args.Flag("service");
-  int timeout_ms = 2000;
-  if (const std::string t = args.Flag("timeout-ms"); !t.empty()) {
-    timeout_ms = std::atoi(t.c_str());
-    if (timeout_ms <= 0) {
-      std::fprintf(stderr,
-                   "rapportctl: --timeout-ms must be a positive "
-                   "number of milliseconds\n");
-      return 2;
-    }
-  }
-  std::vector<std::string> rest;
-  if (!args.Positional(&rest)) return 2;
-
-  auto channel = rapport::server::MakeChannel(config, target);
-  if (!channel.ok()) {
-    std::fprintf(stderr, "rapportctl: %s\n",
-                 std::string(channel.status().message()).c_str());
-    return 2;
-  }
-  auto stub = grpc::health::v1::Health::NewStub(*channel);
-  grpc::ClientContext ctx;
-  ctx.set_deadline(std::chrono::system_clock::now() +
-                   std::chrono::milliseconds(timeout_ms));
-  rapport::auth::AttachApiKey(&ctx, config.api_key);
-  grpc::health::v1::HealthCheckRequest request;
-  request.set_service(service);
-  grpc::health::v1::HealthCheckResponse response;
-  const grpc::Status status = stub->Check(&ctx, request, &response);
-  if (!status.ok()) {
-    std::printf("%s: %s\n", target.c_str(),
-                status.error_code() == grpc::StatusCode::UNAVAILABLE
-                    ? "UNREACHABLE"
-                    : status.error_message().c_str());
-    return 1;
-  }
-  const std::string& name =
-      grpc::health::v1::HealthCheckResponse::ServingStatus_Name(
-          response.status());
-  std::printf("%s\n", name.c_str());
-  return response.status() == grpc::health::v1::HealthCheckResponse::SERVING
-             ? 0
-             : 1;
-}
-
-int HashKey(Args args) {
-  const std::string tenant = args.Flag("tenant", "default");
-  const std::string team = args.Flag("team");
-  const std::string role = args.Flag("role", "writer");
-  const std::string name = args.Flag("name");
-  std::vector<std::string> rest;
-  if (!args.Positional(&rest)) return 2;
-  if (rest.size() != 1) {
-    std::fprintf(stderr,
-                 "usage: rapportctl hash-key API_KEY [--tenant T] "
-                 "[--team TEAM] [--role ROLE] [--name LABEL]\n");
-    return 2;
-  }
-  std::printf(
-      "{\"sha256\": \"%s\", \"tenant\": \"%s\", \"team\": \"%s\", \"role\": "
-      "\"%s\", \"name\": \"%s\"}\n",
-      rapport::auth::Sha256Hex(rest[0]).c_str(), tenant.c_str(), team.c_str(),
-      role.c_str(), name.c_str());
-  return 0;
-}
 
 }  // namespace
 
@@ -157,13 +89,33 @@ int main(int argc, char** argv) {
     std::fputs(kUsage, rest.empty() ? stderr : stdout);
     return rest.empty() ? 2 : 0;
   }
-  const std::string command = rest[0];
-  Args args(std::vector<std::string>(rest.begin() + 1, rest.end()));
-  if (command == "health") return Health(config, std::move(args));
-  if (command == "hash-key") return HashKey(std::move(args));
+  for (const std::string& arg : rest) {
+    if (arg == "--help" || arg == "-h") {
+      std::fputs(kUsage, stdout);
+      return 0;
+    }
+  }
+  const std::string& command = rest[0];
+  // Commands with a verb ("contact get") hand the flags after the verb on.
+  const bool has_verb = command == "contact" || command == "interaction";
+  const std::string verb = has_verb && rest.size() > 1 ? rest[1] : "";
+  rapport::ctl::Args args(std::vector<std::string>(
+      rest.begin() + (has_verb && rest.size() > 1 ? 2 : 1), rest.end()));
+
+  if (command == "health") return rapport::ctl::RunHealth(config, std::move(args));
+  if (command == "hash-key") return rapport::ctl::RunHashKey(std::move(args));
   if (command == "version") {
     std::printf("rapportctl %s\n", RAPPORT_VERSION);
     return 0;
+  }
+  if (command == "contact") {
+    return rapport::ctl::RunContact(config, verb, std::move(args));
+  }
+  if (command == "interaction") {
+    return rapport::ctl::RunInteraction(config, verb, std::move(args));
+  }
+  if (command == "import-csv") {
+    return rapport::ctl::RunImportCsv(config, std::move(args));
   }
   std::fprintf(stderr, "rapportctl: unknown command \"%s\"\n\n%s",
                command.c_str(), kUsage);

@@ -308,6 +308,9 @@ TEST_F(PoolTest, RefusesCommandsThatWouldLeakConnectionState) {
   EXPECT_THAT(open_multi.status().message(), HasSubstr("EXEC or DISCARD"));
   EXPECT_EQ(pool->Pipeline({{"WATCH", "k"}, {"GET", "k"}}).status().code(),
             absl::StatusCode::kInvalidArgument);
+  // EXEC or DISCARD outside MULTI fail in Redis and leave the WATCH.
+  EXPECT_EQ(pool->Pipeline({{"WATCH", "k"}, {"DISCARD"}}).status().code(),
+            absl::StatusCode::kInvalidArgument);
   EXPECT_TRUE(pool->Pipeline({{"WATCH", "k"}, {"UNWATCH"}}).ok());
   EXPECT_TRUE(pool->Pipeline({{"MULTI"}, {"DISCARD"}}).ok());
   // Refused calls never reached Redis and are not reported.
@@ -528,6 +531,25 @@ TEST_F(PoolTest, RejectedSelectIsUnavailableNamingTheDatabase) {
   const absl::Status s = pool->Ping();
   EXPECT_EQ(s.code(), absl::StatusCode::kUnavailable);
   EXPECT_THAT(s.message(), HasSubstr("SELECT 5 rejected"));
+}
+
+TEST_F(PoolTest, ConnectsToABracketedIpv6Host) {
+  RedisServerOptions server_options;
+  server_options.extra_args = {"--bind", "127.0.0.1", "::1"};
+  StartServer(server_options);
+  absl::StatusOr<RedisEndpoint> ep =
+      ParseRedisUrl(absl::StrCat("redis://[::1]:", server_->port()));
+  ASSERT_TRUE(ep.ok()) << ep.status();
+  PoolOptions options;
+  options.endpoint = *ep;
+  std::unique_ptr<Pool> pool = Pool::Create(options);
+  const absl::Status ping = pool->Ping();
+  if (absl::IsUnavailable(ping) &&
+      absl::StrContains(ping.message(), "connect failed")) {
+    GTEST_SKIP() << "no IPv6 loopback here: " << ping;
+  }
+  ASSERT_TRUE(ping.ok()) << ping;
+  EXPECT_THAT(server_->Cli({"CLIENT", "LIST"})->str(), HasSubstr("addr=[::1]"));
 }
 
 TEST_F(PoolTest, ScanWithKeyPatternFindsOnlyThatPrefix) {

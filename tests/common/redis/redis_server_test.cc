@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <netinet/in.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -207,6 +208,9 @@ TEST(RedisServerTest, StartupFailureNamesTheLogAndKeepsIt) {
 TEST(RedisServerTest, ServerDiesWithTheProcessThatStartedIt) {
   // A child process starts a server and is then SIGKILLed (as a crashing or
   // timed-out test would be): PDEATHSIG must take the server down with it.
+  // As a subreaper this test inherits the orphaned server and reaps it
+  // (PID 1 in a container may not).
+  ASSERT_EQ(::prctl(PR_SET_CHILD_SUBREAPER, 1), 0);
   int fds[2];
   ASSERT_EQ(::pipe(fds), 0);
   const pid_t child = ::fork();
@@ -237,7 +241,10 @@ TEST(RedisServerTest, ServerDiesWithTheProcessThatStartedIt) {
   ASSERT_EQ(fields.size(), 2u) << report;
   pid_t server_pid = 0;
   ASSERT_TRUE(absl::SimpleAtoi(fields[0], &server_pid));
-  EXPECT_TRUE(WaitGone(server_pid, absl::Seconds(5)));
+  const bool gone = WaitGone(server_pid, absl::Seconds(5));
+  EXPECT_TRUE(gone) << "redis-server outlived the process that started it";
+  if (!gone) ::kill(server_pid, SIGKILL);
+  ::waitpid(server_pid, nullptr, 0);  // Adopted by us: reap it.
   std::filesystem::remove_all(fields[1]);
 }
 
