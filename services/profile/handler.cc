@@ -70,11 +70,15 @@ uint64_t Fingerprint(const v1::ProfileFilter& filter) {
   return h;
 }
 
+// A per-thread generator: absl::BitGen is not thread-safe, and a lock on
+// the write path would serialise handlers.
+absl::BitGen& BitGen() {
+  thread_local absl::BitGen gen;
+  return gen;
+}
+
 std::string NewInteractionId() {
-  static absl::Mutex mu(absl::kConstInit);
-  static absl::BitGen* gen = new absl::BitGen();
-  absl::MutexLock lock(&mu);
-  return absl::StrCat("ix-", absl::Hex(absl::Uniform<uint64_t>(*gen),
+  return absl::StrCat("ix-", absl::Hex(absl::Uniform<uint64_t>(BitGen()),
                                        absl::kZeroPad16));
 }
 
@@ -199,6 +203,12 @@ absl::StatusOr<ProfileHandler::MutateResult> ProfileHandler::Mutate(
       return result;
     }
     metrics_.write_conflicts.Increment();
+    // Another writer won the race: back off a random moment that doubles
+    // with each loss (full jitter, capped at 20 ms), so writers of a hot
+    // contact spread out instead of colliding again.
+    const int cap_us = std::min(20'000, 100 << std::min(attempt, 8));
+    absl::SleepFor(
+        absl::Microseconds(absl::Uniform<int>(BitGen(), 0, cap_us + 1)));
   }
   return absl::AbortedError(absl::StrCat(
       "contact \"", absl::CEscape(contact_id), "\" changed ",

@@ -28,7 +28,7 @@ struct HandlerOptions {
   // contacts nobody writes to.
   absl::Duration refresh_after = absl::Hours(1);
   // Compare-and-set attempts before giving up with ABORTED.
-  int max_attempts = 16;
+  int max_attempts = 32;
   // Clock, replaceable in tests.
   std::function<absl::Time()> now = [] { return absl::Now(); };
 };

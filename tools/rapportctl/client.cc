@@ -25,9 +25,8 @@ absl::StatusOr<ProfileClient> ProfileClient::Connect(
   absl::StatusOr<std::shared_ptr<grpc::Channel>> channel =
       server::MakeChannel(config, options.target);
   if (!channel.ok()) return channel.status();
-  return ProfileClient(
-      config, options,
-      rapport::profile::v1::ProfileService::NewStub(*channel));
+  return ProfileClient(config, options,
+                       rapport::profile::v1::ProfileService::NewStub(*channel));
 }
 
 std::unique_ptr<grpc::ClientContext> ProfileClient::NewContext() const {
@@ -43,8 +42,8 @@ std::string StatusCodeName(grpc::StatusCode code) {
 }
 
 std::string FormatRpcError(const grpc::Status& status) {
-  std::string message = absl::StrReplaceAll(status.error_message(),
-                                            {{"\r", " "}, {"\n", " "}});
+  std::string message =
+      absl::StrReplaceAll(status.error_message(), {{"\r", " "}, {"\n", " "}});
   if (message.empty()) {
     message = status.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED
                   ? "no answer before the deadline (see --timeout-ms)"

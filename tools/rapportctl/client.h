@@ -44,9 +44,9 @@ class ProfileClient {
   const CallOptions& options() const { return options_; }
 
  private:
-  ProfileClient(const config::Config& config, CallOptions options,
-                std::unique_ptr<rapport::profile::v1::ProfileService::Stub>
-                    stub)
+  ProfileClient(
+      const config::Config& config, CallOptions options,
+      std::unique_ptr<rapport::profile::v1::ProfileService::Stub> stub)
       : api_key_(config.api_key),
         options_(std::move(options)),
         stub_(std::move(stub)) {}

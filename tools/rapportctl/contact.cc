@@ -32,7 +32,8 @@ int Usage(const char* text) {
 
 absl::StatusOr<ProfileClient> ConnectOrReport(const config::Config& config,
                                               const CallOptions& options) {
-  absl::StatusOr<ProfileClient> client = ProfileClient::Connect(config, options);
+  absl::StatusOr<ProfileClient> client =
+      ProfileClient::Connect(config, options);
   if (!client.ok()) {
     std::fprintf(stderr, "rapportctl: %s\n",
                  std::string(client.status().message()).c_str());
@@ -93,9 +94,8 @@ void TakeContactFlags(Args* args, Contact* contact,
     contact->set_do_not_contact(*dnc);
     mask->emplace_back("do_not_contact");
   }
-  for (const auto& [flag, path] :
-       {std::pair{"field", "custom_fields"},
-        std::pair{"external-id", "external_ids"}}) {
+  for (const auto& [flag, path] : {std::pair{"field", "custom_fields"},
+                                   std::pair{"external-id", "external_ids"}}) {
     std::vector<std::string> pairs = args->TakeAll(flag);
     if (pairs.empty()) continue;
     auto* map = std::string(path) == "custom_fields"
@@ -106,8 +106,8 @@ void TakeContactFlags(Args* args, Contact* contact,
       std::pair<std::string, std::string> split =
           absl::StrSplit(kv, absl::MaxSplits('=', 1));
       if (split.first.empty() || kv.find('=') == std::string::npos) {
-        args->AddError(absl::StrCat("--", flag, " takes KEY=VALUE, not \"",
-                                    kv, "\""));
+        args->AddError(
+            absl::StrCat("--", flag, " takes KEY=VALUE, not \"", kv, "\""));
         continue;
       }
       (*map)[split.first] = split.second;
@@ -126,11 +126,14 @@ int Upsert(const config::Config& config, Args args) {
   TakeContactFlags(&args, contact, &mask);
   std::vector<std::string> rest;
   if (!args.Finish(&rest)) return 2;
-  if (contact->id().empty() && rest.size() == 1) contact->set_id(rest[0]);
-  else if (!rest.empty()) return Usage("contact upsert --id ID [fields]");
+  if (contact->id().empty() && rest.size() == 1)
+    contact->set_id(rest[0]);
+  else if (!rest.empty())
+    return Usage("contact upsert --id ID [fields]");
   if (contact->id().empty()) {
-    return Usage("contact upsert --id ID [--full-name NAME] [fields] (see "
-                 "--help)");
+    return Usage(
+        "contact upsert --id ID [--full-name NAME] [fields] (see "
+        "--help)");
   }
   if (mask.empty() && !replace) {
     std::fprintf(stderr,
@@ -147,9 +150,8 @@ int Upsert(const config::Config& config, Args args) {
   absl::StatusOr<ProfileClient> client = ConnectOrReport(config, options);
   if (!client.ok()) return 2;
   pb::UpsertContactResponse response;
-  const grpc::Status status =
-      client->stub().UpsertContact(client->NewContext().get(), request,
-                                   &response);
+  const grpc::Status status = client->stub().UpsertContact(
+      client->NewContext().get(), request, &response);
   if (!status.ok()) return ReportRpcError(status);
   if (options.json) return PrintJson(response);
   std::printf("%s contact %s\n\n", response.created() ? "created" : "updated",

@@ -83,9 +83,9 @@ void CsvReader::Feed(absl::string_view chunk) {
       return;
     }
   }
-  const size_t parsed = csv_parse(parser_.get(), chunk.data(), chunk.size(),
-                                  &CsvReader::OnField, &CsvReader::OnRecord,
-                                  this);
+  const size_t parsed =
+      csv_parse(parser_.get(), chunk.data(), chunk.size(), &CsvReader::OnField,
+                &CsvReader::OnRecord, this);
   if (parsed < chunk.size()) {
     const int error = csv_error(parser_.get());
     Fail(error == CSV_EPARSE

@@ -176,8 +176,8 @@ std::string OwnerIdFromText(absl::string_view text) {
       out.push_back('.');
     }
   }
-  while (!out.empty() && !absl::ascii_isalnum(static_cast<unsigned char>(
-                             out.front()))) {
+  while (!out.empty() &&
+         !absl::ascii_isalnum(static_cast<unsigned char>(out.front()))) {
     out.erase(0, 1);
   }
   if (out.size() > 128) out.resize(128);
@@ -396,15 +396,23 @@ absl::StatusOr<MappedContact> ContactCsvMapper::Map(
 
 absl::StatusOr<InteractionCsvMapper> InteractionCsvMapper::FromHeader(
     const std::vector<std::string>& header) {
-  static const auto* aliases = new absl::flat_hash_map<std::string, std::string>{
-      {"contactid", "contact_id"},   {"contact", "contact_id"},
-      {"kind", "kind"},              {"direction", "direction"},
-      {"daysago", "days_ago"},       {"occurredat", "occurred_at"},
-      {"at", "occurred_at"},         {"topics", "topics"},
-      {"topic", "topics"},           {"id", "id"},
-      {"interactionid", "id"},       {"outcome", "outcome"},
-      {"talkratio", "talk_ratio"},   {"durationminutes", "duration_minutes"},
-  };
+  static const auto* aliases =
+      new absl::flat_hash_map<std::string, std::string>{
+          {"contactid", "contact_id"},
+          {"contact", "contact_id"},
+          {"kind", "kind"},
+          {"direction", "direction"},
+          {"daysago", "days_ago"},
+          {"occurredat", "occurred_at"},
+          {"at", "occurred_at"},
+          {"topics", "topics"},
+          {"topic", "topics"},
+          {"id", "id"},
+          {"interactionid", "id"},
+          {"outcome", "outcome"},
+          {"talkratio", "talk_ratio"},
+          {"durationminutes", "duration_minutes"},
+      };
   InteractionCsvMapper m;
   m.width_ = header.size();
   for (size_t i = 0; i < header.size(); ++i) {
@@ -522,10 +530,9 @@ absl::StatusOr<Interaction> InteractionCsvMapper::Map(
   } else {
     // Equal rows are distinct interactions (two emails on one day), so the
     // occurrence count is part of the key.
-    std::string key = absl::StrCat(in.contact_id(), "|", in.kind(), "|",
-                                   in.direction(), "|", when, "|",
-                                   absl::StrJoin(in.topics(), ";"), "|",
-                                   in.outcome());
+    std::string key = absl::StrCat(
+        in.contact_id(), "|", in.kind(), "|", in.direction(), "|", when, "|",
+        absl::StrJoin(in.topics(), ";"), "|", in.outcome());
     const int n = ++seen_[key];
     absl::StrAppend(&key, "#", n);
     in.set_id(
@@ -608,8 +615,8 @@ absl::StatusOr<std::unique_ptr<ContactCsvSource>> ContactCsvSource::Open(
     return absl::InvalidArgumentError(
         absl::StrCat("line ", header.line, ": ", mapper.status().message()));
   }
-  return std::unique_ptr<ContactCsvSource>(new ContactCsvSource(
-      std::move(reader), *std::move(mapper), batch_size));
+  return std::unique_ptr<ContactCsvSource>(
+      new ContactCsvSource(std::move(reader), *std::move(mapper), batch_size));
 }
 
 std::optional<Batch> ContactCsvSource::Next() {

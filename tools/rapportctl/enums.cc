@@ -70,9 +70,8 @@ absl::StatusOr<int> ParseEnum(const google::protobuf::EnumDescriptor& type,
     for (const auto* m : matches) {
       names.push_back(ShortEnumName(type, m->number()));
     }
-    return absl::InvalidArgumentError(absl::StrCat("\"", text,
-                                                   "\" is ambiguous: ",
-                                                   absl::StrJoin(names, ", ")));
+    return absl::InvalidArgumentError(absl::StrCat(
+        "\"", text, "\" is ambiguous: ", absl::StrJoin(names, ", ")));
   }
   return absl::InvalidArgumentError(
       absl::StrCat("\"", text, "\" is not one of: ", EnumChoices(type)));

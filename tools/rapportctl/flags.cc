@@ -74,8 +74,8 @@ std::optional<bool> Args::TakeBool(absl::string_view name) {
   if (!value.has_value()) return std::nullopt;
   std::optional<bool> result = ParseBool(*value);
   if (!result.has_value()) {
-    AddError(absl::StrCat("--", name, " takes true or false, not \"", *value,
-                          "\""));
+    AddError(
+        absl::StrCat("--", name, " takes true or false, not \"", *value, "\""));
   }
   return result;
 }

@@ -70,8 +70,8 @@ class Importer {
 
   // A row the CLI itself could not send.
   void Reject(const LocalReject& r) {
-    lines_.emplace_back(r.row, absl::StrCat("row ", r.row, " (line ", r.line,
-                                            "): ", r.reason));
+    lines_.emplace_back(
+        r.row, absl::StrCat("row ", r.row, " (line ", r.line, "): ", r.reason));
     ++local_rejected_;
   }
 
@@ -256,8 +256,8 @@ int RunImportCsv(const config::Config& config, Args args) {
         m.rejected_count(), local);
   }
   if (importer.failure().has_value()) {
-    std::fprintf(stderr, "import stopped after sending %d contacts: ",
-                 importer.sent());
+    std::fprintf(stderr,
+                 "import stopped after sending %d contacts: ", importer.sent());
     return ReportRpcError(*importer.failure());
   }
   return m.rejected_count() + local > 0 ? 1 : 0;

@@ -83,9 +83,10 @@ int Add(const config::Config& config, Args args) {
         duration >= absl::ZeroDuration()) {
       in->mutable_duration()->set_seconds(absl::ToInt64Seconds(duration));
     } else {
-      args.AddError(absl::StrCat("--duration takes a duration like 30m or "
-                                 "1h15m, not \"",
-                                 *d, "\""));
+      args.AddError(
+          absl::StrCat("--duration takes a duration like 30m or "
+                       "1h15m, not \"",
+                       *d, "\""));
     }
   }
   const bool quiet = args.Switch("quiet");
@@ -101,10 +102,11 @@ int Add(const config::Config& config, Args args) {
   }
   if (!direction.has_value()) direction = DefaultDirection(*kind);
   if (!direction.has_value()) {
-    std::fprintf(stderr,
-                 "rapportctl: --direction inbound|outbound is needed for "
-                 "--kind %s\n",
-                 ShortEnumName(*pb::InteractionKind_descriptor(), *kind).c_str());
+    std::fprintf(
+        stderr,
+        "rapportctl: --direction inbound|outbound is needed for "
+        "--kind %s\n",
+        ShortEnumName(*pb::InteractionKind_descriptor(), *kind).c_str());
     return 2;
   }
   in->set_kind(*kind);
@@ -112,7 +114,8 @@ int Add(const config::Config& config, Args args) {
   if (outcome.has_value()) in->set_outcome(*outcome);
   *in->mutable_occurred_at() = ToProto(at);
 
-  absl::StatusOr<ProfileClient> client = ProfileClient::Connect(config, options);
+  absl::StatusOr<ProfileClient> client =
+      ProfileClient::Connect(config, options);
   if (!client.ok()) {
     std::fprintf(stderr, "rapportctl: %s\n",
                  std::string(client.status().message()).c_str());
@@ -123,11 +126,11 @@ int Add(const config::Config& config, Args args) {
       client->NewContext().get(), request, &response);
   if (!status.ok()) return ReportRpcError(status);
   if (options.json) return PrintJson(response);
-  std::printf("%s interaction %s (profile version %lld)\n",
-              response.duplicate() ? "already recorded, nothing changed:"
-                                   : "recorded",
-              response.interaction_id().c_str(),
-              static_cast<long long>(response.profile_version()));
+  std::printf(
+      "%s interaction %s (profile version %lld)\n",
+      response.duplicate() ? "already recorded, nothing changed:" : "recorded",
+      response.interaction_id().c_str(),
+      static_cast<long long>(response.profile_version()));
   if (quiet) return 0;
   // Show what the interaction changed: stage, interests, fatigue.
   pb::GetProfileRequest get;
@@ -136,8 +139,9 @@ int Add(const config::Config& config, Args args) {
   const grpc::Status get_status =
       client->stub().GetProfile(client->NewContext().get(), get, &profile);
   if (!get_status.ok()) {
-    std::fprintf(stderr, "warning: the interaction is recorded, but the "
-                         "profile could not be read: %s\n",
+    std::fprintf(stderr,
+                 "warning: the interaction is recorded, but the "
+                 "profile could not be read: %s\n",
                  FormatRpcError(get_status).c_str());
     return 0;
   }

@@ -31,11 +31,11 @@ constexpr absl::string_view kDot = " · ";
 class Block {
  public:
   void Line(absl::string_view label, absl::string_view text) {
-    absl::StrAppend(&out_, "  ", label,
-                    std::string(kLabelWidth - std::min<size_t>(
-                                                  label.size(), kLabelWidth - 1),
-                                ' '),
-                    text, "\n");
+    absl::StrAppend(
+        &out_, "  ", label,
+        std::string(
+            kLabelWidth - std::min<size_t>(label.size(), kLabelWidth - 1), ' '),
+        text, "\n");
   }
   void Lines(absl::string_view label, const std::vector<std::string>& lines) {
     for (size_t i = 0; i < lines.size(); ++i) {
@@ -95,8 +95,9 @@ std::string ReplyRate(const rapport::profile::v1::Responsiveness& r) {
     absl::StrAppend(&s, " (the prior ", Percent(r.prior_reply_rate()),
                     ": no touches yet)");
   } else {
-    absl::StrAppend(&s, " (", r.replies(), r.replies() == 1 ? " reply" : " replies",
-                    " / ", r.touches(), r.touches() == 1 ? " touch" : " touches",
+    absl::StrAppend(&s, " (", r.replies(),
+                    r.replies() == 1 ? " reply" : " replies", " / ",
+                    r.touches(), r.touches() == 1 ? " touch" : " touches",
                     ", prior ", Percent(r.prior_reply_rate()), ")");
   }
   return s;
@@ -107,8 +108,9 @@ std::vector<std::string> Responsiveness(
   std::vector<std::string> lines = {ReplyRate(r)};
   std::string second;
   if (r.has_median_reply_time()) {
-    second = absl::StrCat("median reply time ",
-                          HumanDuration(DurationFromProto(r.median_reply_time())));
+    second =
+        absl::StrCat("median reply time ",
+                     HumanDuration(DurationFromProto(r.median_reply_time())));
   } else {
     second = "median reply time unknown";
   }
@@ -196,9 +198,9 @@ std::string FormatProfile(const Profile& profile) {
   }
   b.Raw(absl::StrCat(heading, "\n"));
   if (c.do_not_contact()) {
-    b.Line("DO NOT CONTACT",
-           c.do_not_contact_reason().empty() ? "no reason recorded"
-                                             : c.do_not_contact_reason());
+    b.Line("DO NOT CONTACT", c.do_not_contact_reason().empty()
+                                 ? "no reason recorded"
+                                 : c.do_not_contact_reason());
   }
 
   std::vector<std::string> contact = {c.id()};
@@ -221,14 +223,14 @@ std::string FormatProfile(const Profile& profile) {
   for (int i = 0; i < c.priorities_size(); ++i) {
     lines.push_back(absl::StrCat(i + 1, ". ", c.priorities(i)));
   }
-  b.Lines("priorities", lines.empty() ? std::vector<std::string>{"none stated"}
-                                      : lines);
+  b.Lines("priorities",
+          lines.empty() ? std::vector<std::string>{"none stated"} : lines);
   lines.clear();
   for (const std::string& challenge : c.challenges()) {
     lines.push_back(absl::StrCat("- ", challenge));
   }
-  b.Lines("challenges", lines.empty() ? std::vector<std::string>{"none stated"}
-                                      : lines);
+  b.Lines("challenges",
+          lines.empty() ? std::vector<std::string>{"none stated"} : lines);
   lines.clear();
   for (const auto& event : c.trigger_events()) {
     std::string line = absl::StrCat("- ", event.description());
@@ -243,8 +245,8 @@ std::string FormatProfile(const Profile& profile) {
   std::vector<std::string> interests;
   for (int i = 0; i < profile.interests_size() && i < kTopInterests; ++i) {
     const auto& interest = profile.interests(i);
-    interests.push_back(absl::StrFormat("%s %.1f", interest.topic(),
-                                        interest.weight()));
+    interests.push_back(
+        absl::StrFormat("%s %.1f", interest.topic(), interest.weight()));
   }
   std::string top = interests.empty() ? std::string("none learned yet")
                                       : absl::StrJoin(interests, ", ");
@@ -259,15 +261,16 @@ std::string FormatProfile(const Profile& profile) {
   lines.clear();
   for (const auto& gap : profile.knowledge_gaps()) {
     lines.push_back(absl::StrCat(
-        "[ ] ",
-        gap.description().empty()
-            ? ShortEnumName(*rapport::profile::v1::KnowledgeGapCode_descriptor(),
-                            gap.code())
-            : gap.description()));
+        "[ ] ", gap.description().empty()
+                    ? ShortEnumName(
+                          *rapport::profile::v1::KnowledgeGapCode_descriptor(),
+                          gap.code())
+                    : gap.description()));
   }
   b.Lines("knowledge gaps",
-          lines.empty() ? std::vector<std::string>{"none: you know your homework"}
-                        : lines);
+          lines.empty()
+              ? std::vector<std::string>{"none: you know your homework"}
+              : lines);
 
   lines.clear();
   for (int i = 0; i < profile.insights_size() && i < kShownInsights; ++i) {
@@ -301,9 +304,9 @@ std::string FormatProfile(const Profile& profile) {
     absl::StrAppend(&version, kDot, "updated ",
                     HumanTime(FromProto(profile.updated_at())));
   }
-  absl::StrAppend(&version, kDot, profile.interaction_count(),
-                  profile.interaction_count() == 1 ? " interaction"
-                                                   : " interactions");
+  absl::StrAppend(
+      &version, kDot, profile.interaction_count(),
+      profile.interaction_count() == 1 ? " interaction" : " interactions");
   if (IsSet(profile.last_interaction_at())) {
     absl::StrAppend(&version, ", last ", Date(profile.last_interaction_at()));
   }
@@ -321,9 +324,10 @@ std::string FormatProfileSummary(const Profile& profile) {
   parts.push_back(who);
   if (const std::string role = Role(c); !role.empty()) parts.push_back(role);
   parts.push_back(StageName(profile.stage()));
-  parts.push_back(
-      absl::StrCat("reply rate ", Percent(profile.responsiveness().reply_rate())));
-  const absl::Duration wait = DurationFromProto(profile.fatigue().recommended_wait());
+  parts.push_back(absl::StrCat("reply rate ",
+                               Percent(profile.responsiveness().reply_rate())));
+  const absl::Duration wait =
+      DurationFromProto(profile.fatigue().recommended_wait());
   parts.push_back(wait > absl::ZeroDuration()
                       ? absl::StrCat("wait ", HumanDuration(wait))
                       : std::string("ok to write"));
@@ -334,7 +338,8 @@ std::string FormatProfileSummary(const Profile& profile) {
                                      : " knowledge gaps"));
   }
   parts.push_back(absl::StrCat("v", profile.version()));
-  std::string line = absl::StrFormat("%-24s %s", c.id(), absl::StrJoin(parts, kDot));
+  std::string line =
+      absl::StrFormat("%-24s %s", c.id(), absl::StrJoin(parts, kDot));
   if (c.do_not_contact()) line = absl::StrCat(line, kDot, "DO NOT CONTACT");
   return line;
 }

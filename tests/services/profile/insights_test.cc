@@ -160,14 +160,15 @@ TEST(InsightTest, PreferenceAndOtherAreKeptInInsightsOnly) {
                             kNow, &c, &h)
                    .contact_changed);
   EXPECT_FALSE(ApplyInsight(Insight(common::v1::INSIGHT_KIND_OTHER,
-                                    "coaches junior football"),
-                            kNow - Days(1), &c, &h)
+                                    "new in the role since March",
+                                    kNow - Days(1)),
+                            kNow, &c, &h)
                    .contact_changed);
   EXPECT_EQ(c.SerializeAsString(), before.SerializeAsString());
   const v1::Profile p = DeriveAt(c, h);
   ASSERT_EQ(p.insights_size(), 2);
   EXPECT_EQ(p.insights(0).text(), "prefers calls after 4pm");
-  EXPECT_EQ(p.insights(1).text(), "coaches junior football");
+  EXPECT_EQ(p.insights(1).text(), "new in the role since March");
 }
 
 TEST(InsightTest, SameSourceFeedbackIdIsAppliedOnce) {

@@ -69,10 +69,10 @@ TEST(ContactCsvMapperTest, MapsSalesforceReportExport) {
                           ContactColumn::kCustom, ContactColumn::kDoNotContact,
                           ContactColumn::kOwner, ContactColumn::kIndustry,
                           ContactColumn::kCustom));
-  auto row = mapper->Map(Split(
-      "0035g00000AbCdE|Mr.|Mitchell|Grant|VP Sales|Acme Logistics|"
-      "mitch.grant@acme-logistics.example.com|+1 555 0100|Denver|0|"
-      "Jane Smith|Logistics|Webinar"));
+  auto row = mapper->Map(
+      Split("0035g00000AbCdE|Mr.|Mitchell|Grant|VP Sales|Acme Logistics|"
+            "mitch.grant@acme-logistics.example.com|+1 555 0100|Denver|0|"
+            "Jane Smith|Logistics|Webinar"));
   ASSERT_TRUE(row.ok()) << row.status();
   const Contact& c = row->contact;
   EXPECT_EQ(c.id(), "0035g00000AbCdE");
@@ -99,10 +99,10 @@ TEST(ContactCsvMapperTest, MapsSalesforceReportExport) {
 TEST(ContactCsvMapperTest, MapsHubSpotExportWithOptOutAndNickname) {
   auto mapper = ContactCsvMapper::FromHeader(Split(kHubSpotHeader));
   ASSERT_TRUE(mapper.ok()) << mapper.status();
-  auto row = mapper->Map(Split(
-      "51234|Katherine|Okafor|kate.okafor@example.org|Head of Revenue "
-      "Operations|Northwind Health|Health Care|Bob Blah|Yes|"
-      "salesqualifiedlead|Europe/London|Kate"));
+  auto row = mapper->Map(
+      Split("51234|Katherine|Okafor|kate.okafor@example.org|Head of Revenue "
+            "Operations|Northwind Health|Health Care|Bob Blah|Yes|"
+            "salesqualifiedlead|Europe/London|Kate"));
   ASSERT_TRUE(row.ok()) << row.status();
   const Contact& c = row->contact;
   EXPECT_EQ(c.id(), "51234");
@@ -115,8 +115,8 @@ TEST(ContactCsvMapperTest, MapsHubSpotExportWithOptOutAndNickname) {
   EXPECT_TRUE(c.do_not_contact());
   EXPECT_THAT(c.do_not_contact_reason(),
               HasSubstr("Unsubscribed from all email"));
-  EXPECT_THAT(c.custom_fields(),
-              UnorderedElementsAre(Pair("lifecycle_stage", "salesqualifiedlead")));
+  EXPECT_THAT(c.custom_fields(), UnorderedElementsAre(Pair(
+                                     "lifecycle_stage", "salesqualifiedlead")));
   EXPECT_THAT(row->mask, testing::Contains("do_not_contact"));
   EXPECT_THAT(row->mask, testing::Contains("preferred_name"));
 }
@@ -133,9 +133,8 @@ TEST(ContactCsvMapperTest, DataLoaderApiNamesAndListsAndTriggerEvents) {
       "https://www.linkedin.com/in/example"));
   ASSERT_TRUE(row.ok()) << row.status();
   const Contact& c = row->contact;
-  EXPECT_THAT(c.priorities(),
-              ElementsAre("cut onboarding time for new reps",
-                          "forecast accuracy"));
+  EXPECT_THAT(c.priorities(), ElementsAre("cut onboarding time for new reps",
+                                          "forecast accuracy"));
   EXPECT_THAT(c.challenges(), ElementsAre("rep churn in EMEA"));
   ASSERT_THAT(c.trigger_events(), SizeIs(2));
   EXPECT_EQ(c.trigger_events(0).description(),
@@ -311,9 +310,8 @@ TEST(InteractionCsvMapperTest, MapsRowsWithStableIds) {
       {"contact_id", "kind", "direction", "days_ago", "topics", "outcome"});
   ASSERT_TRUE(mapper.ok()) << mapper.status();
   const absl::Time now = absl::FromUnixSeconds(1714000000);
-  auto a = mapper->Map({"c1", "Email_Sent", "", "2.5",
-                        "rep onboarding; ramp time", ""},
-                       now);
+  auto a = mapper->Map(
+      {"c1", "Email_Sent", "", "2.5", "rep onboarding; ramp time", ""}, now);
   ASSERT_TRUE(a.ok()) << a.status();
   EXPECT_EQ(a->kind(), rapport::profile::v1::INTERACTION_KIND_EMAIL_SENT);
   EXPECT_EQ(a->direction(), rapport::profile::v1::DIRECTION_OUTBOUND);
@@ -321,20 +319,18 @@ TEST(InteractionCsvMapperTest, MapsRowsWithStableIds) {
   EXPECT_THAT(a->topics(), ElementsAre("rep onboarding", "ramp time"));
   // An equal row is another interaction; the same file read again gives
   // the same ids.
-  auto b = mapper->Map({"c1", "email_sent", "", "2.5",
-                        "rep onboarding; ramp time", ""},
-                       now);
+  auto b = mapper->Map(
+      {"c1", "email_sent", "", "2.5", "rep onboarding; ramp time", ""}, now);
   ASSERT_TRUE(b.ok());
   EXPECT_NE(a->id(), b->id());
   auto again = InteractionCsvMapper::FromHeader(
       {"contact_id", "kind", "direction", "days_ago", "topics", "outcome"});
-  auto a2 = again->Map({"c1", "email_sent", "", "2.5",
-                        "rep onboarding; ramp time", ""},
-                       now);
+  auto a2 = again->Map(
+      {"c1", "email_sent", "", "2.5", "rep onboarding; ramp time", ""}, now);
   EXPECT_EQ(a->id(), a2->id());
 
-  auto meeting = mapper->Map({"c1", "meeting", "inbound", "1", "", "booked"},
-                             now);
+  auto meeting =
+      mapper->Map({"c1", "meeting", "inbound", "1", "", "booked"}, now);
   ASSERT_TRUE(meeting.ok()) << meeting.status();
   EXPECT_EQ(meeting->outcome(), rapport::common::v1::OUTCOME_MEETING_BOOKED);
 

@@ -26,7 +26,8 @@ TEST(CsvReaderTest, ReadsPlainRecordsWithLineNumbers) {
 }
 
 TEST(CsvReaderTest, QuotedFieldKeepsCommas) {
-  const auto records = ParseCsv("name,company\n\"Grant, Mitchell\",\"Acme, Inc\"\n");
+  const auto records =
+      ParseCsv("name,company\n\"Grant, Mitchell\",\"Acme, Inc\"\n");
   ASSERT_THAT(records, SizeIs(2));
   EXPECT_THAT(records[1].fields, ElementsAre("Grant, Mitchell", "Acme, Inc"));
 }
@@ -62,7 +63,9 @@ TEST(CsvReaderTest, CrlfLineEnds) {
 }
 
 TEST(CsvReaderTest, StripsUtf8ByteOrderMark) {
-  const auto records = ParseCsv("\xEF\xBB\xBF" "First Name,Email\nZo\xC3\xAB,z@example.com\n");
+  const auto records = ParseCsv(
+      "\xEF\xBB\xBF"
+      "First Name,Email\nZo\xC3\xAB,z@example.com\n");
   ASSERT_THAT(records, SizeIs(2));
   EXPECT_EQ(records[0].fields[0], "First Name");
   EXPECT_EQ(records[1].fields[0], "Zo\xC3\xAB");

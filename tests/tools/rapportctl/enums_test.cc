@@ -58,9 +58,9 @@ TEST(ParseEnumTest, AmbiguousAndUnknownValuesListChoices) {
 
 TEST(ParseEnumTest, UnspecifiedOnlyByFullName) {
   EXPECT_FALSE(ParseEnum(*InteractionKind_descriptor(), "unspecified").ok());
-  EXPECT_EQ(*ParseEnum(*InteractionKind_descriptor(),
-                       "INTERACTION_KIND_UNSPECIFIED"),
-            0);
+  EXPECT_EQ(
+      *ParseEnum(*InteractionKind_descriptor(), "INTERACTION_KIND_UNSPECIFIED"),
+      0);
 }
 
 TEST(EnumNamesTest, PrefixAndShortNames) {

@@ -81,10 +81,12 @@ TEST(FormatProfileTest, ReadsLikeABriefingForASeller) {
   EXPECT_THAT(text, HasSubstr("1. cut onboarding time for new reps"));
   EXPECT_THAT(text, HasSubstr("2. forecast accuracy"));
   EXPECT_THAT(text, HasSubstr("- rep churn in EMEA"));
-  EXPECT_THAT(text, HasSubstr(
-                        "- opened a new distribution hub in Denver (2024-03-02)"));
+  EXPECT_THAT(
+      text,
+      HasSubstr("- opened a new distribution hub in Denver (2024-03-02)"));
   EXPECT_THAT(text, HasSubstr("rep onboarding 3.2, sales coaching 1.1"));
-  EXPECT_THAT(text, HasSubstr("reply rate 12% (2 replies / 5 touches, prior 5.0%)"));
+  EXPECT_THAT(text,
+              HasSubstr("reply rate 12% (2 replies / 5 touches, prior 5.0%)"));
   EXPECT_THAT(text, HasSubstr("median reply time 1d 3h"));
   EXPECT_THAT(text, HasSubstr("best hours 14:00, 15:00 UTC"));
   EXPECT_THAT(text, HasSubstr("3 touches and 0 replies in 14 days"));
