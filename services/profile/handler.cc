@@ -87,6 +87,38 @@ bool EqualsIgnoringCase(absl::string_view a, absl::string_view b) {
                                 absl::StripAsciiWhitespace(b));
 }
 
+// The change an upsert makes to a stored record (UpsertContact and each
+// ImportContacts row): apply the mask, validate the result, normalise it,
+// stamp the times. An opt-out recorded in the history (an unsubscribe or a
+// complaint) stays in force: a CRM sync that still says "may contact" cannot
+// clear it. Returns whether anything changed.
+absl::StatusOr<bool> ApplyUpsert(const common::v1::Contact& incoming,
+                                 const google::protobuf::FieldMask& mask,
+                                 absl::string_view path, bool validate,
+                                 absl::Time now, ContactRecord* record,
+                                 bool exists) {
+  common::v1::Contact merged = record->contact;
+  RETURN_IF_ERROR(ApplyContactUpdate(incoming, mask, "update_mask", &merged));
+  merged.set_id(incoming.id());
+  if (validate) RETURN_IF_ERROR(model::ValidateContact(merged, now, path));
+  model::NormalizeContact(&merged);
+  if (record->history.aggregates.has_opted_out_at() &&
+      !merged.do_not_contact()) {
+    merged.set_do_not_contact(true);
+    merged.set_do_not_contact_reason(
+        record->contact.do_not_contact_reason().empty()
+            ? "opted out (unsubscribe or complaint recorded)"
+            : record->contact.do_not_contact_reason());
+  }
+  if (!exists) *merged.mutable_created_at() = ToProto(now);
+  if (exists && MessageDifferencer::Equals(merged, record->contact)) {
+    return false;
+  }
+  *merged.mutable_updated_at() = ToProto(now);
+  record->contact = std::move(merged);
+  return true;
+}
+
 }  // namespace
 
 ProfileMetrics::ProfileMetrics(prometheus::Registry& registry)
@@ -262,25 +294,12 @@ absl::Status ProfileHandler::UpsertContact(
   ASSIGN_OR_RETURN(
       MutateResult result,
       Mutate(tenant, incoming.id(), /*create=*/true,
-             [&](ContactRecord* record, bool exists) -> absl::StatusOr<bool> {
-               common::v1::Contact merged = record->contact;
-               RETURN_IF_ERROR(ApplyContactUpdate(
-                   incoming, request.update_mask(), "update_mask", &merged));
-               merged.set_id(incoming.id());
-               if (!full_replace) {
-                 RETURN_IF_ERROR(
-                     model::ValidateContact(merged, options_.now()));
-               }
-               model::NormalizeContact(&merged);
-               const absl::Time now = options_.now();
-               if (!exists) *merged.mutable_created_at() = ToProto(now);
-               if (exists &&
-                   MessageDifferencer::Equals(merged, record->contact)) {
-                 return false;
-               }
-               *merged.mutable_updated_at() = ToProto(now);
-               record->contact = std::move(merged);
-               return true;
+             [&](ContactRecord* record, bool exists) {
+               // A full replace was validated above; a masked one is
+               // validated once merged with what is stored.
+               return ApplyUpsert(incoming, request.update_mask(), "contact",
+                                  !full_replace, options_.now(), record,
+                                  exists);
              }));
   (result.created ? metrics_.created
                   : result.changed ? metrics_.updated
@@ -530,21 +549,9 @@ absl::Status ProfileHandler::ImportBatch(
 
   // The change one row makes, shared by the batched path and the retry.
   auto change_for = [&](const common::v1::Contact& incoming) {
-    return [&, incoming](ContactRecord* record,
-                         bool exists) -> absl::StatusOr<bool> {
-      common::v1::Contact merged = record->contact;
-      RETURN_IF_ERROR(ApplyContactUpdate(incoming, request.update_mask(),
-                                         "update_mask", &merged));
-      merged.set_id(incoming.id());
-      RETURN_IF_ERROR(model::ValidateContact(merged, now, ""));
-      model::NormalizeContact(&merged);
-      if (!exists) *merged.mutable_created_at() = ToProto(now);
-      if (exists && MessageDifferencer::Equals(merged, record->contact)) {
-        return false;
-      }
-      *merged.mutable_updated_at() = ToProto(now);
-      record->contact = std::move(merged);
-      return true;
+    return [&, incoming](ContactRecord* record, bool exists) {
+      return ApplyUpsert(incoming, request.update_mask(), "",
+                         /*validate=*/true, now, record, exists);
     };
   };
 

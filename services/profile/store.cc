@@ -4,7 +4,6 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
-#include "common/redis/keys.h"
 
 namespace rapport::profile {
 namespace {
@@ -69,15 +68,6 @@ std::string Micros(absl::Time t) { return absl::StrCat(absl::ToUnixMicros(t)); }
 
 }  // namespace
 
-absl::StatusOr<std::string> ContactKey(absl::string_view tenant,
-                                       absl::string_view contact_id) {
-  return redis::Key(tenant, {"contact", contact_id});
-}
-
-absl::StatusOr<std::string> ContactIndexKey(absl::string_view tenant) {
-  return redis::Key(tenant, {"contacts"});
-}
-
 ProfileStore::ProfileStore(redis::Pool& pool)
     : pool_(pool),
       cas_(kCasScript),
@@ -141,7 +131,8 @@ ProfileStore::LoadMany(absl::string_view tenant,
   for (const std::string& id : contact_ids) {
     auto key = ContactKey(tenant, id);
     if (!key.ok()) return key.status();
-    commands.push_back({"HMGET", *key, "v", "c", "h"});
+    commands.push_back(
+        {"HMGET", *key, kVersionField, kContactField, kHistoryField});
   }
   auto replies = pool_.Pipeline(commands);
   if (!replies.ok()) return replies.status();
@@ -203,7 +194,7 @@ ProfileStore::GetProfile(absl::string_view tenant,
                          absl::string_view contact_id) {
   auto key = ContactKey(tenant, contact_id);
   if (!key.ok()) return key.status();
-  auto reply = pool_.Command({"HMGET", *key, kProfileField, "d"});
+  auto reply = pool_.Command({"HMGET", *key, kProfileField, kDerivedAtField});
   if (!reply.ok()) return reply.status();
   if (reply->is_error()) return reply->AsStatus();
   if (!reply->is_array() || reply->elements().size() != 2) {

@@ -31,6 +31,7 @@
 #include "absl/time/time.h"
 #include "common/redis/pool.h"
 #include "rapport/common/v1/common.pb.h"
+#include "services/profile/keys.h"
 #include "rapport/profile/v1/profile.pb.h"
 #include "services/profile/model/derive.h"
 
@@ -43,11 +44,6 @@ struct ContactRecord {
   model::History history;
 };
 
-// Key names, shared with scoring-service (which reads field "p").
-absl::StatusOr<std::string> ContactKey(absl::string_view tenant,
-                                       absl::string_view contact_id);
-absl::StatusOr<std::string> ContactIndexKey(absl::string_view tenant);
-inline constexpr char kProfileField[] = "p";
 
 class ProfileStore {
  public:

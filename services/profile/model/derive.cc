@@ -15,14 +15,17 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
-#include "absl/strings/match.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/string_view.h"
 #include "absl/strings/strip.h"
 #include "absl/time/time.h"
 #include "google/protobuf/duration.pb.h"
+#include "google/protobuf/io/coded_stream.h"
+#include "google/protobuf/io/zero_copy_stream_impl_lite.h"
+#include "google/protobuf/message_lite.h"
 #include "google/protobuf/timestamp.pb.h"
 #include "services/profile/model/text.h"
 
@@ -52,8 +55,8 @@ absl::Time ToTime(const google::protobuf::Timestamp& ts) {
 void SetTimestamp(absl::Time t, google::protobuf::Timestamp* out) {
   const int64_t seconds = absl::ToUnixSeconds(t);  // floors
   out->set_seconds(seconds);
-  out->set_nanos(static_cast<int32_t>(
-      (t - absl::FromUnixSeconds(seconds)) / absl::Nanoseconds(1)));
+  out->set_nanos(static_cast<int32_t>((t - absl::FromUnixSeconds(seconds)) /
+                                      absl::Nanoseconds(1)));
 }
 
 void SetDuration(absl::Duration d, google::protobuf::Duration* out) {
@@ -182,36 +185,62 @@ double MentionWeight(const Interaction& i) {
 // ── Stage topic lists (the table in derive.h) ───────────────────────────────
 
 constexpr std::array<absl::string_view, 8> kCustomerTopics = {
-    "renewal",         "renewals",          "qbr",
-    "quarterly business review", "closed won", "existing customer",
-    "current customer", "customer success review"};
+    "renewal",
+    "renewals",
+    "qbr",
+    "quarterly business review",
+    "closed won",
+    "existing customer",
+    "current customer",
+    "customer success review"};
 constexpr absl::string_view kCustomerExactTopic = "customer";
 
 constexpr std::array<absl::string_view, 21> kDecidingTopics = {
-    "contract",          "contracts",
-    "legal review",      "redline",
-    "redlines",          "procurement",
-    "negotiation",       "negotiations",
-    "negotiate",         "terms and conditions",
-    "msa",               "master services agreement",
-    "order form",        "purchase order",
-    "sow",               "statement of work",
-    "dpa",               "data processing agreement",
-    "signature",         "vendor onboarding",
+    "contract",
+    "contracts",
+    "legal review",
+    "redline",
+    "redlines",
+    "procurement",
+    "negotiation",
+    "negotiations",
+    "negotiate",
+    "terms and conditions",
+    "msa",
+    "master services agreement",
+    "order form",
+    "purchase order",
+    "sow",
+    "statement of work",
+    "dpa",
+    "data processing agreement",
+    "signature",
+    "vendor onboarding",
     "budget approval"};
 
 constexpr std::array<absl::string_view, 23> kEvaluatingTopics = {
-    "pricing",        "price",
-    "prices",         "quote",
-    "proposal",       "demo",
-    "trial",          "pilot",
-    "proof of concept", "poc",
-    "security review", "security questionnaire",
-    "rfp",            "rfi",
-    "rfq",            "business case",
-    "roi",            "references",
-    "reference call", "vendor comparison",
-    "shortlist",      "evaluation",
+    "pricing",
+    "price",
+    "prices",
+    "quote",
+    "proposal",
+    "demo",
+    "trial",
+    "pilot",
+    "proof of concept",
+    "poc",
+    "security review",
+    "security questionnaire",
+    "rfp",
+    "rfi",
+    "rfq",
+    "business case",
+    "roi",
+    "references",
+    "reference call",
+    "vendor comparison",
+    "shortlist",
+    "evaluation",
     "comparison"};
 
 template <size_t N>
@@ -250,7 +279,8 @@ bool IsCustomerValue(absl::string_view value) {
     return false;
   }
   return value.size() == kCustomer.size() ||
-         !absl::ascii_isalnum(static_cast<unsigned char>(value[kCustomer.size()]));
+         !absl::ascii_isalnum(
+             static_cast<unsigned char>(value[kCustomer.size()]));
 }
 
 // The custom-field key marking the contact a customer, or empty.
@@ -275,7 +305,7 @@ void Note(absl::Time t, absl::string_view topic, Evidence* e) {
   e->set_count(e->count() + 1);
   if (!e->has_last_at() || t >= ToTime(e->last_at())) {
     SetTimestamp(t, e->mutable_last_at());
-    if (!topic.empty()) e->set_topic(std::string(topic));
+    if (!topic.empty()) e->set_topic(ToString(topic));
   }
 }
 
@@ -305,13 +335,15 @@ void AddMention(double weight, absl::Time t, absl::Duration half_life,
 // Finds or inserts the accumulator of `topic` (kept sorted by topic).
 TopicAccumulator* Accumulator(absl::string_view topic, Aggregates* agg) {
   auto* topics = agg->mutable_topics();
-  auto it = std::lower_bound(
-      topics->begin(), topics->end(), topic,
-      [](const TopicAccumulator& a, absl::string_view t) { return a.topic() < t; });
+  auto it = std::lower_bound(topics->begin(), topics->end(), topic,
+                             [](const TopicAccumulator& a,
+                                absl::string_view t) { return a.topic() < t; });
   if (it != topics->end() && it->topic() == topic) return &*it;
   const int index = static_cast<int>(it - topics->begin());
-  topics->Add()->set_topic(std::string(topic));
-  for (int k = topics->size() - 1; k > index; --k) topics->SwapElements(k, k - 1);
+  topics->Add()->set_topic(ToString(topic));
+  for (int k = topics->size() - 1; k > index; --k) {
+    topics->SwapElements(k, k - 1);
+  }
   return topics->Mutable(index);
 }
 
@@ -328,8 +360,8 @@ void CapAccumulators(absl::Duration half_life, Aggregates* agg) {
     double weakest_weight = std::numeric_limits<double>::infinity();
     for (int k = 0; k < topics->size(); ++k) {
       const TopicAccumulator& a = topics->Get(k);
-      const double w = a.weight() * Decay(reference - ToTime(a.weight_at()),
-                                          half_life);
+      const double w =
+          a.weight() * Decay(reference - ToTime(a.weight_at()), half_life);
       const TopicAccumulator& b = topics->Get(weakest);
       const bool weaker =
           w < weakest_weight ||
@@ -444,7 +476,7 @@ std::string CutText(absl::string_view text, size_t max_bytes) {
       kept = kept.substr(0, space);
     }
   }
-  return std::string(absl::StripTrailingAsciiWhitespace(kept));
+  return ToString(absl::StripTrailingAsciiWhitespace(kept));
 }
 
 bool AppendUnique(absl::string_view text,
@@ -511,13 +543,40 @@ struct WindowEvidence {
   absl::Time stated_at = absl::InfinitePast();
 };
 
-absl::string_view FirstMatch(const Interaction& i,
-                             const auto& phrases) {
-  for (const std::string& topic : i.topics()) {
-    if (MatchesAny(topic, phrases)) return topic;
+// Stage classes of a topic, memoised per distinct topic: a contact's
+// interactions reuse a few topics, and phrase matching is the costly part of
+// deriving the stage.
+class TopicClasses {
+ public:
+  absl::string_view FirstDeciding(const Interaction& i) {
+    return First(i, kDeciding);
   }
-  return {};
-}
+  absl::string_view FirstEvaluating(const Interaction& i) {
+    return First(i, kEvaluating);
+  }
+
+ private:
+  static constexpr uint8_t kDeciding = 1;
+  static constexpr uint8_t kEvaluating = 2;
+
+  uint8_t Classes(absl::string_view topic) {
+    const auto [it, inserted] = memo_.try_emplace(topic, 0);
+    if (inserted) {
+      if (MatchesAny(topic, kDecidingTopics)) it->second |= kDeciding;
+      if (MatchesAny(topic, kEvaluatingTopics)) it->second |= kEvaluating;
+    }
+    return it->second;
+  }
+
+  absl::string_view First(const Interaction& i, uint8_t wanted) {
+    for (const std::string& topic : i.topics()) {
+      if ((Classes(topic) & wanted) != 0) return topic;
+    }
+    return {};
+  }
+
+  absl::flat_hash_map<absl::string_view, uint8_t> memo_;
+};
 
 std::string Quoted(absl::string_view topic) {
   return absl::StrCat("'", topic, "'");
@@ -558,6 +617,7 @@ StageResult DeriveStage(const Contact& contact, const History& history,
   // Rows 2-5 on the window.
   const absl::Time since = now - options.stage_window;
   WindowEvidence w;
+  TopicClasses classes;
   for (auto it = ordered.rbegin(); it != ordered.rend(); ++it) {
     const Interaction& i = **it;
     const absl::Time t = TimeOf(i);
@@ -565,7 +625,7 @@ StageResult DeriveStage(const Contact& contact, const History& history,
     if (!IsEngagement(i)) continue;
     w.engagements.Add(i);
     if (IsConversation(i)) ++w.conversations;
-    if (const absl::string_view topic = FirstMatch(i, kDecidingTopics);
+    if (const absl::string_view topic = classes.FirstDeciding(i);
         !topic.empty()) {
       w.deciding.Add(i);
       if (t > w.deciding_at) {
@@ -573,7 +633,7 @@ StageResult DeriveStage(const Contact& contact, const History& history,
         w.deciding_topic = topic;
       }
     }
-    if (const absl::string_view topic = FirstMatch(i, kEvaluatingTopics);
+    if (const absl::string_view topic = classes.FirstEvaluating(i);
         !topic.empty()) {
       w.evaluating.Add(i);
       if (t > w.evaluating_at) {
@@ -592,9 +652,8 @@ StageResult DeriveStage(const Contact& contact, const History& history,
 
   if (w.deciding.Total() > 0) {
     return {common::v1::BUYING_STAGE_DECIDING,
-            absl::StrCat(w.deciding.Describe(), " ", in_window,
-                         " mentioning ", Quoted(w.deciding_topic),
-                         ": a decision is near.")};
+            absl::StrCat(w.deciding.Describe(), " ", in_window, " mentioning ",
+                         Quoted(w.deciding_topic), ": a decision is near.")};
   }
   if (w.evaluating.Total() > 0) {
     return {common::v1::BUYING_STAGE_EVALUATING,
@@ -624,8 +683,8 @@ StageResult DeriveStage(const Contact& contact, const History& history,
 
   // Rows 2-5 on all-time evidence: older, so say how old.
   const auto older = [&](const Evidence& e) {
-    return absl::StrCat("the latest on ", Date(ToTime(e.last_at())),
-                        ", over ", window_days,
+    return absl::StrCat("the latest on ", Date(ToTime(e.last_at())), ", over ",
+                        window_days,
                         " days ago: check whether it still holds.");
   };
   if (agg.deciding().count() > 0) {
@@ -634,10 +693,10 @@ StageResult DeriveStage(const Contact& contact, const History& history,
                          " before, ", older(agg.deciding()))};
   }
   if (agg.evaluating().count() > 0) {
-    return {common::v1::BUYING_STAGE_EVALUATING,
-            absl::StrCat("They engaged about ",
-                         Quoted(agg.evaluating().topic()), " before, ",
-                         older(agg.evaluating()))};
+    return {
+        common::v1::BUYING_STAGE_EVALUATING,
+        absl::StrCat("They engaged about ", Quoted(agg.evaluating().topic()),
+                     " before, ", older(agg.evaluating()))};
   }
   if (agg.conversations().count() > 0 || agg.engagements().count() >= 2) {
     const Evidence& e = agg.conversations().count() > 0 ? agg.conversations()
@@ -651,8 +710,8 @@ StageResult DeriveStage(const Contact& contact, const History& history,
                          " before, ", older(e))};
   }
   if (agg.engagements().count() > 0 || agg.stated_needs().count() > 0) {
-    const Evidence& e = agg.engagements().count() > 0 ? agg.engagements()
-                                                      : agg.stated_needs();
+    const Evidence& e =
+        agg.engagements().count() > 0 ? agg.engagements() : agg.stated_needs();
     return {common::v1::BUYING_STAGE_PROBLEM_AWARE,
             absl::StrCat(agg.engagements().count() > 0
                              ? "They engaged once"
@@ -743,8 +802,8 @@ bool DeriveInterests(const Contact& contact, const History& history,
   for (const auto& [key, s] : scores) {
     if (s.weight > 0.0) ranked.emplace_back(key, &s);
   }
-  const size_t limit = static_cast<size_t>(
-      std::clamp(options.max_interests, 0, kMaxInterests));
+  const size_t limit =
+      static_cast<size_t>(std::clamp(options.max_interests, 0, kMaxInterests));
   const auto better = [](const auto& a, const auto& b) {
     if (a.second->weight != b.second->weight) {
       return a.second->weight > b.second->weight;
@@ -755,16 +814,19 @@ bool DeriveInterests(const Contact& contact, const History& history,
     return a.first < b.first;
   };
   const size_t kept = std::min(limit, ranked.size());
-  std::partial_sort(ranked.begin(), ranked.begin() + static_cast<ptrdiff_t>(kept),
-                    ranked.end(), better);
+  std::partial_sort(ranked.begin(),
+                    ranked.begin() + static_cast<ptrdiff_t>(kept), ranked.end(),
+                    better);
   for (size_t k = 0; k < kept; ++k) {
     const auto& [key, s] = ranked[k];
     v1::Interest* interest = out->add_interests();
-    interest->set_topic(std::string(key));
+    interest->set_topic(ToString(key));
     interest->set_weight(s->weight);
     interest->set_mentions(static_cast<int32_t>(
         std::min<int64_t>(s->mentions, std::numeric_limits<int32_t>::max())));
-    if (s->mentions > 0) SetTimestamp(s->last_seen, interest->mutable_last_seen_at());
+    if (s->mentions > 0) {
+      SetTimestamp(s->last_seen, interest->mutable_last_seen_at());
+    }
   }
   return learned;
 }
@@ -784,12 +846,12 @@ void DeriveResponsiveness(const History& history,
   const double a = prior * strength;
   const double b = (1.0 - prior) * strength;
   const auto touches = static_cast<double>(std::max<int64_t>(agg.touches(), 0));
-  const double replies =
-      std::min(static_cast<double>(std::max<int64_t>(agg.replies(), 0)), touches);
+  const double replies = std::min(
+      static_cast<double>(std::max<int64_t>(agg.replies(), 0)), touches);
   const double denominator = touches + a + b;
-  out->set_reply_rate(
-      denominator > 0.0 ? std::clamp((replies + a) / denominator, 0.0, 1.0)
-                        : prior);
+  out->set_reply_rate(denominator > 0.0
+                          ? std::clamp((replies + a) / denominator, 0.0, 1.0)
+                          : prior);
   out->set_prior_reply_rate(prior);
   out->set_replies(ClampInt32(agg.replies()));
   out->set_touches(ClampInt32(agg.touches()));
@@ -809,12 +871,13 @@ void DeriveResponsiveness(const History& history,
   }
   if (!delays.empty()) {
     const size_t mid = delays.size() / 2;
-    std::nth_element(delays.begin(), delays.begin() + static_cast<ptrdiff_t>(mid),
+    std::nth_element(delays.begin(),
+                     delays.begin() + static_cast<ptrdiff_t>(mid),
                      delays.end());
     absl::Duration median = delays[mid];
     if (delays.size() % 2 == 0) {
-      const absl::Duration lower =
-          *std::max_element(delays.begin(), delays.begin() + static_cast<ptrdiff_t>(mid));
+      const absl::Duration lower = *std::max_element(
+          delays.begin(), delays.begin() + static_cast<ptrdiff_t>(mid));
       median = lower + (median - lower) / 2;
     }
     SetDuration(median, out->mutable_median_reply_time());
@@ -878,7 +941,9 @@ void DeriveFatigue(const Contact& contact, const History& history,
   const absl::Time last_reply = agg.has_last_reply_at()
                                     ? ToTime(agg.last_reply_at())
                                     : absl::InfinitePast();
-  if (agg.has_last_touch_at()) *out->mutable_last_touch_at() = agg.last_touch_at();
+  if (agg.has_last_touch_at()) {
+    *out->mutable_last_touch_at() = agg.last_touch_at();
+  }
 
   // Unanswered touches, newest first.
   std::vector<const Interaction*> unanswered;
@@ -904,17 +969,16 @@ void DeriveFatigue(const Contact& contact, const History& history,
   if (contact.do_not_contact() || agg.has_opted_out_at()) {
     out->set_fatigued(true);
     if (contact.do_not_contact()) {
-      out->set_reason(
-          contact.do_not_contact_reason().empty()
-              ? std::string("Do not contact (no reason recorded).")
-              : absl::StrCat("Do not contact: ",
-                             contact.do_not_contact_reason(), "."));
+      out->set_reason(contact.do_not_contact_reason().empty()
+                          ? std::string("Do not contact (no reason recorded).")
+                          : absl::StrCat("Do not contact: ",
+                                         contact.do_not_contact_reason(), "."));
     } else {
-      out->set_reason(absl::StrCat(
-          agg.opt_out_outcome() == common::v1::OUTCOME_COMPLAINT
-              ? "Complained on "
-              : "Unsubscribed on ",
-          Date(ToTime(agg.opted_out_at())), ": do not contact."));
+      out->set_reason(
+          absl::StrCat(agg.opt_out_outcome() == common::v1::OUTCOME_COMPLAINT
+                           ? "Complained on "
+                           : "Unsubscribed on ",
+                       Date(ToTime(agg.opted_out_at())), ": do not contact."));
     }
     return;
   }
@@ -931,7 +995,8 @@ void DeriveFatigue(const Contact& contact, const History& history,
   if (u >= 1) {
     absl::Duration gap = options.cadence_base;
     for (int k = 1; k < u && gap < options.cadence_cap; ++k) gap *= 2;
-    until = std::max(until, TimeOf(*unanswered[0]) + std::min(gap, options.cadence_cap));
+    until = std::max(
+        until, TimeOf(*unanswered[0]) + std::min(gap, options.cadence_cap));
   }
   const int in_fatigue_window = within(options.fatigue_window);
   const bool rule_a = options.fatigue_touches > 0 &&
@@ -980,18 +1045,23 @@ void DeriveFatigue(const Contact& contact, const History& history,
   }
   bool counted_one_channel = true;
   for (int k = 1; k < counted; ++k) {
-    if (unanswered[k]->kind() != unanswered[0]->kind()) counted_one_channel = false;
+    if (unanswered[k]->kind() != unanswered[0]->kind()) {
+      counted_one_channel = false;
+    }
   }
   const absl::string_view noun =
-      counted_one_channel ? ChannelNoun(unanswered[0]->kind(), counted != 1)
-                          : absl::string_view(counted == 1 ? "touch" : "touches");
-  const int window_days = static_cast<int>(
-      absl::ToInt64Hours(rule_a ? options.fatigue_window : options.burst_window) /
-      kHoursPerDay);
+      counted_one_channel
+          ? ChannelNoun(unanswered[0]->kind(), counted != 1)
+          : absl::string_view(counted == 1 ? "touch" : "touches");
+  const int window_days =
+      static_cast<int>(absl::ToInt64Hours(rule_a ? options.fatigue_window
+                                                 : options.burst_window) /
+                       kHoursPerDay);
   std::string reason = absl::StrCat(
       counted, " ", noun, " in the last ", window_days, " days and no reply ",
-      last_reply == absl::InfinitePast() ? std::string("yet")
-                                         : absl::StrCat("since ", Date(last_reply)),
+      last_reply == absl::InfinitePast()
+          ? std::string("yet")
+          : absl::StrCat("since ", Date(last_reply)),
       ": ", Wait(wait));
   if (one_channel && u >= options.switch_channel_after) {
     absl::StrAppend(&reason, ", then try a channel other than ",
@@ -1013,7 +1083,8 @@ void DeriveGaps(const Contact& contact, const History& history,
                 const DeriveOptions& options, v1::Profile* out) {
   const Aggregates& agg = history.aggregates;
   const absl::Time recent_since = now - options.gap_window;
-  const int64_t gap_days = absl::ToInt64Hours(options.gap_window) / kHoursPerDay;
+  const int64_t gap_days =
+      absl::ToInt64Hours(options.gap_window) / kHoursPerDay;
   if (contact.priorities().empty()) {
     AddGap(v1::KNOWLEDGE_GAP_CODE_NO_PRIORITIES,
            "No stated priorities yet: do your homework first (their company's "
@@ -1053,21 +1124,28 @@ void DeriveGaps(const Contact& contact, const History& history,
            out);
   }
   std::vector<absl::string_view> missing;
-  if (absl::StripAsciiWhitespace(contact.title()).empty()) missing.push_back("title");
-  if (absl::StripAsciiWhitespace(contact.company()).empty()) missing.push_back("company");
+  if (absl::StripAsciiWhitespace(contact.title()).empty()) {
+    missing.push_back("title");
+  }
+  if (absl::StripAsciiWhitespace(contact.company()).empty()) {
+    missing.push_back("company");
+  }
   if (absl::StripAsciiWhitespace(contact.industry()).empty()) {
     missing.push_back("industry");
   }
   if (!missing.empty()) {
-    std::string fields = std::string(missing[0]);
-    if (missing.size() == 2) fields = absl::StrCat(missing[0], " and ", missing[1]);
+    std::string fields = ToString(missing[0]);
+    if (missing.size() == 2) {
+      fields = absl::StrCat(missing[0], " and ", missing[1]);
+    }
     if (missing.size() == 3) {
       fields = absl::StrCat(missing[0], ", ", missing[1], " and ", missing[2]);
     }
-    AddGap(v1::KNOWLEDGE_GAP_CODE_NO_ROLE_CONTEXT,
-           absl::StrCat("Missing ", fields,
-                        ": learn their role and their business before writing."),
-           out);
+    AddGap(
+        v1::KNOWLEDGE_GAP_CODE_NO_ROLE_CONTEXT,
+        absl::StrCat("Missing ", fields,
+                     ": learn their role and their business before writing."),
+        out);
   }
   if (agg.interaction_count() == 0) {
     AddGap(v1::KNOWLEDGE_GAP_CODE_NO_INTERACTIONS,
@@ -1083,10 +1161,11 @@ void DeriveGaps(const Contact& contact, const History& history,
   }
   if (agg.touches() >= options.never_replied_touches && agg.replies() == 0) {
     AddGap(v1::KNOWLEDGE_GAP_CODE_NEVER_REPLIED,
-           absl::StrCat("No reply after ", Plural(agg.touches(), "touch", "touches"),
-                        ": stop and rethink rather than follow up again; is the "
-                        "message about them? Try a trigger event or a "
-                        "different channel."),
+           absl::StrCat(
+               "No reply after ", Plural(agg.touches(), "touch", "touches"),
+               ": stop and rethink rather than follow up again; is the "
+               "message about them? Try a trigger event or a "
+               "different channel."),
            out);
   }
 }
@@ -1095,7 +1174,7 @@ bool IsHonorific(absl::string_view word) {
   absl::string_view w = word;
   if (!w.empty() && w.back() == '.') w.remove_suffix(1);
   static constexpr std::array<absl::string_view, 16> kHonorifics = {
-      "mr", "mrs", "ms",   "miss", "mx",   "dr",  "prof", "professor",
+      "mr",  "mrs",  "ms",   "miss", "mx", "dr",  "prof", "professor",
       "sir", "dame", "herr", "frau", "sr", "sra", "mme",  "mlle"};
   for (const absl::string_view h : kHonorifics) {
     if (absl::EqualsIgnoreCase(w, h)) return true;
@@ -1106,16 +1185,47 @@ bool IsHonorific(absl::string_view word) {
 }  // namespace
 
 std::string SerializeHistory(const History& history) {
-  HistoryRecord record;
-  record.set_format_version(kHistoryFormatVersion);
-  record.mutable_recent()->Reserve(static_cast<int>(history.recent.size()));
-  for (const Interaction& i : history.recent) *record.add_recent() = i;
-  *record.mutable_aggregates() = history.aggregates;
-  for (const ContactInsight& insight : history.insights) {
-    *record.add_insights() = insight;
+  // Exactly the bytes of the equivalent HistoryRecord, written field by field
+  // so the kept interactions are not first copied into one. No map fields
+  // anywhere below, so the bytes are deterministic.
+  using google::protobuf::MessageLite;
+  constexpr uint32_t kVarint = 0;
+  constexpr uint32_t kLengthDelimited = 2;
+  const auto tag = [](int field, uint32_t wire_type) {
+    return (static_cast<uint32_t>(field) << 3) | wire_type;
+  };
+  // First pass: sizes (cached in each message for the second).
+  size_t total = 2;
+  const auto add = [&total](const MessageLite& m) {
+    const size_t size = m.ByteSizeLong();
+    total +=
+        1 + google::protobuf::io::CodedOutputStream::VarintSize64(size) + size;
+  };
+  for (const Interaction& i : history.recent) add(i);
+  add(history.aggregates);
+  for (const ContactInsight& insight : history.insights) add(insight);
+
+  std::string out;
+  out.reserve(total);
+  {
+    google::protobuf::io::StringOutputStream stream(&out);
+    google::protobuf::io::CodedOutputStream coded(&stream);
+    const auto write = [&](int field, const MessageLite& m) {
+      coded.WriteTag(tag(field, kLengthDelimited));
+      coded.WriteVarint32(static_cast<uint32_t>(m.GetCachedSize()));
+      m.SerializeWithCachedSizes(&coded);
+    };
+    coded.WriteTag(tag(HistoryRecord::kFormatVersionFieldNumber, kVarint));
+    coded.WriteVarint32(kHistoryFormatVersion);
+    for (const Interaction& i : history.recent) {
+      write(HistoryRecord::kRecentFieldNumber, i);
+    }
+    write(HistoryRecord::kAggregatesFieldNumber, history.aggregates);
+    for (const ContactInsight& insight : history.insights) {
+      write(HistoryRecord::kInsightsFieldNumber, insight);
+    }
   }
-  // No map fields anywhere in HistoryRecord, so the bytes are deterministic.
-  return record.SerializeAsString();
+  return out;
 }
 
 absl::StatusOr<History> ParseHistory(absl::string_view bytes) {
@@ -1159,7 +1269,8 @@ bool FoldInteraction(const Interaction& interaction, History* history,
       [](absl::Time x, const Interaction& i) { return x < TimeOf(i); });
   recent.insert(at, std::move(copy));
   if (recent.size() > static_cast<size_t>(kMaxRecentInteractions)) {
-    const auto excess = static_cast<ptrdiff_t>(recent.size()) - kMaxRecentInteractions;
+    const auto excess =
+        static_cast<ptrdiff_t>(recent.size()) - kMaxRecentInteractions;
     for (auto it = recent.begin(); it != recent.begin() + excess; ++it) {
       FoldTrimmedTopics(*it, options.interest_half_life, &history->aggregates);
     }
@@ -1203,11 +1314,13 @@ InsightEffect ApplyInsight(const ContactInsight& insight, absl::Time now,
 
   switch (kept.kind()) {
     case common::v1::INSIGHT_KIND_PRIORITY:
-      effect.contact_changed = AppendUnique(text, contact->mutable_priorities());
+      effect.contact_changed =
+          AppendUnique(text, contact->mutable_priorities());
       Note(t, "", agg->mutable_stated_needs());
       break;
     case common::v1::INSIGHT_KIND_CHALLENGE:
-      effect.contact_changed = AppendUnique(text, contact->mutable_challenges());
+      effect.contact_changed =
+          AppendUnique(text, contact->mutable_challenges());
       Note(t, "", agg->mutable_stated_needs());
       break;
     case common::v1::INSIGHT_KIND_TRIGGER_EVENT: {
@@ -1221,9 +1334,11 @@ InsightEffect ApplyInsight(const ContactInsight& insight, absl::Time now,
       if (!present && !key.empty()) {
         auto* events = contact->mutable_trigger_events();
         common::v1::TriggerEvent* event = events->Add();
-        event->set_description(std::string(text));
+        event->set_description(ToString(text));
         *event->mutable_occurred_at() = kept.observed_at();
-        for (int k = events->size() - 1; k > 0; --k) events->SwapElements(k, k - 1);
+        for (int k = events->size() - 1; k > 0; --k) {
+          events->SwapElements(k, k - 1);
+        }
         if (events->size() > kMaxContactListItems) {
           events->DeleteSubrange(kMaxContactListItems,
                                  events->size() - kMaxContactListItems);
@@ -1235,7 +1350,7 @@ InsightEffect ApplyInsight(const ContactInsight& insight, absl::Time now,
     case common::v1::INSIGHT_KIND_PREFERRED_NAME: {
       const absl::string_view name = absl::StripAsciiWhitespace(text);
       if (!name.empty() && contact->preferred_name() != name) {
-        contact->set_preferred_name(std::string(name));
+        contact->set_preferred_name(ToString(name));
         effect.contact_changed = true;
       }
       break;
@@ -1279,16 +1394,15 @@ InsightEffect ApplyInsight(const ContactInsight& insight, absl::Time now,
 std::string AddressAs(const Contact& contact) {
   const absl::string_view preferred =
       absl::StripAsciiWhitespace(contact.preferred_name());
-  if (!preferred.empty()) return std::string(preferred);
-  const std::vector<absl::string_view> words =
-      absl::StrSplit(contact.full_name(), absl::ByAnyChar(" \t\r\n"),
-                     absl::SkipEmpty());
+  if (!preferred.empty()) return ToString(preferred);
+  const std::vector<absl::string_view> words = absl::StrSplit(
+      contact.full_name(), absl::ByAnyChar(" \t\r\n"), absl::SkipEmpty());
   size_t k = 0;
   while (k + 1 < words.size() && IsHonorific(words[k])) ++k;
   if (k >= words.size()) return "";
   absl::string_view word = words[k];
   while (word.size() > 1 && word.back() == ',') word.remove_suffix(1);
-  return std::string(word);
+  return ToString(word);
 }
 
 void Derive(const Contact& contact, const History& history, absl::Time now,
@@ -1317,18 +1431,23 @@ void Derive(const Contact& contact, const History& history, absl::Time now,
   StageResult stage = DeriveStage(contact, history, ordered, now, options);
   out->set_stage(stage.stage);
   out->set_stage_reason(std::move(stage.reason));
-  DeriveResponsiveness(history, ordered, options, out->mutable_responsiveness());
-  DeriveFatigue(contact, history, ordered, now, options, out->mutable_fatigue());
+  DeriveResponsiveness(history, ordered, options,
+                       out->mutable_responsiveness());
+  DeriveFatigue(contact, history, ordered, now, options,
+                out->mutable_fatigue());
   DeriveGaps(contact, history, learned, now, options, out);
 
   out->set_interaction_count(history.aggregates.interaction_count());
   if (history.aggregates.has_last_interaction_at()) {
-    *out->mutable_last_interaction_at() = history.aggregates.last_interaction_at();
+    *out->mutable_last_interaction_at() =
+        history.aggregates.last_interaction_at();
   }
   out->set_address_as(AddressAs(contact));
   const size_t insights =
       std::min(history.insights.size(), static_cast<size_t>(kMaxInsights));
-  for (size_t k = 0; k < insights; ++k) *out->add_insights() = history.insights[k];
+  for (size_t k = 0; k < insights; ++k) {
+    *out->add_insights() = history.insights[k];
+  }
 }
 
 }  // namespace rapport::profile::model

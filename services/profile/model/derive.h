@@ -13,14 +13,15 @@
 //
 // ── Interaction classes ────────────────────────────────────────────────────
 //  touch        EMAIL_SENT; CALL or LINKEDIN_MESSAGE with direction OUTBOUND.
-//  reply        EMAIL_REPLIED; LINKEDIN_MESSAGE INBOUND; CALL INBOUND or with a
-//               duration (connected); MEETING; OUTCOME_REPORTED whose outcome
-//               is a reply (REPLIED, POSITIVE/NEUTRAL/NEGATIVE_REPLY,
-//               MEETING_BOOKED). As profile.proto defines them.
-//  timed reply  EMAIL_REPLIED, LINKEDIN INBOUND, CALL INBOUND: the contact chose
-//               the moment, so they feed reply delays and best hours. Meetings
-//               (scheduled), connected outbound calls (our moment) and outcome
-//               reports (reported later) do not.
+//  reply        EMAIL_REPLIED; LINKEDIN_MESSAGE INBOUND; CALL INBOUND or
+//               with a duration (connected); MEETING (profile.proto); and
+//               any interaction whose outcome is a reply (REPLIED,
+//               POSITIVE/NEUTRAL/NEGATIVE_REPLY, MEETING_BOOKED), which
+//               covers OUTCOME_REPORTED.
+//  timed reply  EMAIL_REPLIED, LINKEDIN INBOUND, CALL INBOUND: the contact
+//               chose the moment, so they feed reply delays and best hours.
+//               Meetings (scheduled), connected outbound calls (our moment)
+//               and outcome reports (reported later) do not.
 //  engagement   a reply or an EVENT attended, unless its outcome is unwelcome
 //               (NEGATIVE_REPLY, UNSUBSCRIBED, COMPLAINT, BOUNCED, NO_REPLY).
 //               Only engagements move the buying stage: what the seller wrote
@@ -260,8 +261,7 @@ struct InsightEffect {
 // Expects a validated insight.
 InsightEffect ApplyInsight(const common::v1::ContactInsight& insight,
                            absl::Time now, common::v1::Contact* contact,
-                           History* history,
-                           const DeriveOptions& options = {});
+                           History* history, const DeriveOptions& options = {});
 
 // Fills every derived field of `out` (see the table above) and copies
 // `contact` into out->contact; keeps out->version and out->updated_at.

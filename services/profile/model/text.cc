@@ -6,6 +6,7 @@
 #include <unicode/unistr.h>
 #include <unicode/utypes.h>
 
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -142,13 +143,18 @@ std::string NormalizeTopic(absl::string_view text, size_t max_bytes) {
 }
 
 bool IsNormalizedAsciiTopic(absl::string_view text) {
+  // Bytes a normalised ASCII topic may hold: printable ASCII but upper case.
+  static constexpr auto kAllowed = [] {
+    std::array<bool, 256> allowed{};
+    for (int c = 0x20; c < 0x7F; ++c) allowed[c] = !(c >= 'A' && c <= 'Z');
+    return allowed;
+  }();
   if (text.empty() || text.size() > kMaxTopicBytes) return false;
   if (text.front() == ' ' || text.back() == ' ') return false;
   char previous = '\0';
   for (const char c : text) {
-    const auto byte = static_cast<unsigned char>(c);
-    if (byte >= 0x80 || absl::ascii_isupper(byte)) return false;
-    if (absl::ascii_isspace(byte) && (c != ' ' || previous == ' ')) {
+    if (!kAllowed[static_cast<unsigned char>(c)] ||
+        (c == ' ' && previous == ' ')) {
       return false;
     }
     previous = c;

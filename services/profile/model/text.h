@@ -10,6 +10,13 @@
 
 namespace rapport::profile::model {
 
+// An owned copy of `text`. (Debian's Abseil has its own string_view whose
+// conversion to std::string is an explicit operator; spelling it as a
+// two-argument constructor keeps the intent plain.)
+inline std::string ToString(absl::string_view text) {
+  return std::string(text.data(), text.size());
+}
+
 // Longest normalised topic (Interaction.topics, Interest.topic), in bytes.
 inline constexpr size_t kMaxTopicBytes = 128;
 

@@ -21,10 +21,10 @@
 #include "absl/strings/str_split.h"
 #include "absl/strings/string_view.h"
 #include "absl/strings/strip.h"
-#include "absl/types/optional.h"
 #include "absl/time/time.h"
-#include "google/protobuf/duration.pb.h"
+#include "absl/types/optional.h"
 #include "common/status/macros.h"
+#include "google/protobuf/duration.pb.h"
 #include "google/protobuf/timestamp.pb.h"
 #include "services/profile/model/text.h"
 
@@ -44,7 +44,7 @@ constexpr int64_t kMaxDurationSeconds = 315576000000;
 constexpr int32_t kNanosPerSecond = 1000000000;
 
 std::string Path(absl::string_view path, absl::string_view field) {
-  if (path.empty()) return std::string(field);
+  if (path.empty()) return ToString(field);
   return absl::StrCat(path, ".", field);
 }
 
@@ -70,7 +70,9 @@ std::string Quote(absl::string_view value, size_t max_bytes) {
                       value.size() > max_bytes ? "...\"" : "\"");
 }
 
-std::string Bytes(size_t n) { return absl::StrCat(n, n == 1 ? " byte" : " bytes"); }
+std::string Bytes(size_t n) {
+  return absl::StrCat(n, n == 1 ? " byte" : " bytes");
+}
 
 // Finds the first byte in U+0000-U+001F or U+007F, except the allowed ones.
 std::optional<size_t> FindControl(absl::string_view text,
@@ -78,7 +80,8 @@ std::optional<size_t> FindControl(absl::string_view text,
   for (size_t i = 0; i < text.size(); ++i) {
     const auto byte = static_cast<unsigned char>(text[i]);
     if (byte >= 0x20 && byte != 0x7F) continue;
-    if (allow_newline_and_tab && (byte == '\n' || byte == '\t' || byte == '\r')) {
+    if (allow_newline_and_tab &&
+        (byte == '\n' || byte == '\t' || byte == '\r')) {
       continue;
     }
     return i;
@@ -107,23 +110,23 @@ absl::Status CheckText(absl::string_view field, absl::string_view value,
   const absl::string_view measured = rule.trim ? stripped : value;
   if (stripped.empty()) {
     if (value.empty()) {
-      return rule.required ? Violation(field, "is required")
-                           : absl::OkStatus();
+      return rule.required ? Violation(field, "is required") : absl::OkStatus();
     }
     // An optional NAME of only white space trims to "not set".
     if (rule.trim && !rule.required) return absl::OkStatus();
     return Violation(field, "is blank");
   }
   if (measured.size() > rule.max_bytes) {
-    return Violation(field,
-                     absl::StrCat("is ", Bytes(measured.size()), " long; at most ",
-                                  rule.max_bytes, " bytes are allowed"));
+    return Violation(
+        field, absl::StrCat("is ", Bytes(measured.size()), " long; at most ",
+                            rule.max_bytes, " bytes are allowed"));
   }
   if (const std::optional<size_t> at =
           FindControl(measured, rule.allow_newline_and_tab)) {
     return Violation(
-        field, absl::StrFormat("contains a control character (U+%04X) at byte %d",
-                               static_cast<unsigned char>(measured[*at]), *at));
+        field,
+        absl::StrFormat("contains a control character (U+%04X) at byte %d",
+                        static_cast<unsigned char>(measured[*at]), *at));
   }
   return absl::OkStatus();
 }
@@ -140,9 +143,9 @@ absl::Status CheckId(absl::string_view field, absl::string_view value,
     return required ? Violation(field, "is required") : absl::OkStatus();
   }
   if (value.size() > kMaxIdBytes) {
-    return Violation(field, absl::StrCat("is ", Bytes(value.size()),
-                                         " long; an ID is at most ",
-                                         kMaxIdBytes, " bytes"));
+    return Violation(
+        field, absl::StrCat("is ", Bytes(value.size()),
+                            " long; an ID is at most ", kMaxIdBytes, " bytes"));
   }
   for (size_t i = 0; i < value.size(); ++i) {
     if (!IsIdByte(value[i], i == 0)) {
@@ -160,36 +163,39 @@ absl::Status CheckEmail(absl::string_view field, absl::string_view value) {
   if (value.empty()) return absl::OkStatus();
   if (!IsValidUtf8(value)) return Violation(field, "is not valid UTF-8");
   if (value.size() < kMinEmailBytes || value.size() > kMaxEmailBytes) {
-    return Violation(field, absl::StrCat("is ", Bytes(value.size()),
-                                         " long; an email address is ",
-                                         kMinEmailBytes, "-", kMaxEmailBytes,
-                                         " bytes"));
+    return Violation(
+        field,
+        absl::StrCat("is ", Bytes(value.size()), " long; an email address is ",
+                     kMinEmailBytes, "-", kMaxEmailBytes, " bytes"));
   }
   constexpr absl::string_view kNot = "is not an email address: ";
   for (const char c : value) {
     const auto byte = static_cast<unsigned char>(c);
     if (byte <= 0x20 || byte == 0x7F) {
-      return Violation(field, absl::StrCat(kNot, "it contains white space or a "
-                                                 "control character"));
+      return Violation(field, absl::StrCat(kNot,
+                                           "it contains white space or a "
+                                           "control character"));
     }
   }
   const size_t at = value.find('@');
-  if (at == absl::string_view::npos || value.find('@', at + 1) != absl::string_view::npos) {
+  if (at == absl::string_view::npos ||
+      value.find('@', at + 1) != absl::string_view::npos) {
     return Violation(field, absl::StrCat(kNot, "it needs exactly one '@'"));
   }
   if (at == 0) {
     return Violation(field, absl::StrCat(kNot, "nothing before the '@'"));
   }
   const absl::string_view domain = value.substr(at + 1);
-  if (domain.find('.') == absl::string_view::npos) {
+  if (!absl::StrContains(domain, '.')) {
     return Violation(field,
                      absl::StrCat(kNot, "the domain after '@' has no '.'"));
   }
   for (const absl::string_view label : absl::StrSplit(domain, '.')) {
     if (label.empty()) {
-      return Violation(field, absl::StrCat(kNot, "the domain after '@' has an "
-                                                 "empty part (\"..\" or a '.' "
-                                                 "at either end)"));
+      return Violation(field, absl::StrCat(kNot,
+                                           "the domain after '@' has an "
+                                           "empty part (\"..\" or a '.' "
+                                           "at either end)"));
     }
   }
   return absl::OkStatus();
@@ -220,14 +226,16 @@ absl::Status CheckUrl(absl::string_view field, absl::string_view value) {
   }
   const size_t host_end = rest.find_first_of("/?#");
   const absl::string_view authority = rest.substr(0, host_end);
-  if (authority.empty() || authority.front() == '@' || authority.front() == ':') {
+  if (authority.empty() || authority.front() == '@' ||
+      authority.front() == ':') {
     return Violation(field, absl::StrCat(kNot, ": the host is missing"));
   }
   for (const char c : value) {
     const auto byte = static_cast<unsigned char>(c);
     if (byte <= 0x20 || byte == 0x7F) {
-      return Violation(field, absl::StrCat(kNot, ": it contains white space or "
-                                                 "a control character"));
+      return Violation(field, absl::StrCat(kNot,
+                                           ": it contains white space or "
+                                           "a control character"));
     }
   }
   return absl::OkStatus();
@@ -236,9 +244,9 @@ absl::Status CheckUrl(absl::string_view field, absl::string_view value) {
 absl::Status CheckTimeZone(absl::string_view field, absl::string_view value) {
   if (value.empty()) return absl::OkStatus();
   if (value.size() > kMaxTimeZoneBytes) {
-    return Violation(field, absl::StrCat("is ", Bytes(value.size()),
-                                         " long; at most ", kMaxTimeZoneBytes,
-                                         " bytes are allowed"));
+    return Violation(field,
+                     absl::StrCat("is ", Bytes(value.size()), " long; at most ",
+                                  kMaxTimeZoneBytes, " bytes are allowed"));
   }
   // Only the IANA name shape reaches the zone loader (which reads files under
   // the zoneinfo directory): no "..", no absolute paths, no "localtime".
@@ -253,7 +261,7 @@ absl::Status CheckTimeZone(absl::string_view field, absl::string_view value) {
     }
   }
   absl::TimeZone zone;
-  if (!shape_ok || !absl::LoadTimeZone(std::string(value), &zone)) {
+  if (!shape_ok || !absl::LoadTimeZone(ToString(value), &zone)) {
     return Violation(field,
                      absl::StrCat(Quote(value, kMaxTimeZoneBytes),
                                   " is not a known IANA time zone (for example "
@@ -268,9 +276,9 @@ absl::Status CheckTimeZone(absl::string_view field, absl::string_view value) {
 absl::Status CheckLocale(absl::string_view field, absl::string_view value) {
   if (value.empty()) return absl::OkStatus();
   if (value.size() > kMaxLocaleBytes) {
-    return Violation(field, absl::StrCat("is ", Bytes(value.size()),
-                                         " long; at most ", kMaxLocaleBytes,
-                                         " bytes are allowed"));
+    return Violation(field,
+                     absl::StrCat("is ", Bytes(value.size()), " long; at most ",
+                                  kMaxLocaleBytes, " bytes are allowed"));
   }
   bool ok = true;
   bool first = true;
@@ -334,8 +342,8 @@ std::vector<std::pair<absl::string_view, absl::string_view>> SortedEntries(
 absl::Status CheckCount(absl::string_view field, int count, int max,
                         absl::string_view noun) {
   if (count > max) {
-    return Violation(field, absl::StrCat("has ", count, " ", noun,
-                                         "; at most ", max, " are allowed"));
+    return Violation(field, absl::StrCat("has ", count, " ", noun, "; at most ",
+                                         max, " are allowed"));
   }
   return absl::OkStatus();
 }
@@ -353,9 +361,8 @@ absl::Status CheckTextList(
 absl::Status CheckExternalIds(
     absl::string_view field,
     const google::protobuf::Map<std::string, std::string>& ids) {
-  RETURN_IF_ERROR(
-      CheckCount(field, static_cast<int>(ids.size()), kMaxExternalIds,
-                 "entries"));
+  RETURN_IF_ERROR(CheckCount(field, static_cast<int>(ids.size()),
+                             kMaxExternalIds, "entries"));
   for (const auto& [key, value] : SortedEntries(ids)) {
     bool key_ok = !key.empty() && key.size() <= kMaxExternalIdKeyBytes;
     for (const char c : key) {
@@ -379,9 +386,8 @@ absl::Status CheckExternalIds(
 absl::Status CheckCustomFields(
     absl::string_view field,
     const google::protobuf::Map<std::string, std::string>& fields) {
-  RETURN_IF_ERROR(
-      CheckCount(field, static_cast<int>(fields.size()), kMaxCustomFields,
-                 "entries"));
+  RETURN_IF_ERROR(CheckCount(field, static_cast<int>(fields.size()),
+                             kMaxCustomFields, "entries"));
   for (const auto& [key, value] : SortedEntries(fields)) {
     bool key_ok = !key.empty() && key.size() <= kMaxCustomFieldKeyBytes;
     for (const char c : key) {
@@ -401,11 +407,10 @@ absl::Status CheckCustomFields(
       return Violation(value_field, "is not valid UTF-8");
     }
     if (value.size() > kMaxCustomFieldValueBytes) {
-      return Violation(value_field,
-                       absl::StrCat("is ", Bytes(value.size()),
-                                    " long; at most ",
-                                    kMaxCustomFieldValueBytes,
-                                    " bytes are allowed"));
+      return Violation(
+          value_field,
+          absl::StrCat("is ", Bytes(value.size()), " long; at most ",
+                       kMaxCustomFieldValueBytes, " bytes are allowed"));
     }
   }
   return absl::OkStatus();
@@ -419,10 +424,9 @@ absl::Status CheckTriggerEvents(
   for (int i = 0; i < events.size(); ++i) {
     const common::v1::TriggerEvent& event = events[i];
     const std::string item = Indexed(field, i);
-    RETURN_IF_ERROR(
-        CheckText(Path(item, "description"), event.description(),
-                  TextRule{kMaxDescriptionBytes, /*required=*/true,
-                           /*trim=*/false}));
+    RETURN_IF_ERROR(CheckText(Path(item, "description"), event.description(),
+                              TextRule{kMaxDescriptionBytes, /*required=*/true,
+                                       /*trim=*/false}));
     if (event.has_occurred_at()) {
       RETURN_IF_ERROR(CheckNotTooFarAhead(Path(item, "occurred_at"),
                                           event.occurred_at(), now,
@@ -456,7 +460,8 @@ absl::Status ValidateOptionalId(absl::string_view field,
 absl::Status ValidateContact(const Contact& contact, absl::Time now,
                              absl::string_view path) {
   RETURN_IF_ERROR(ValidateId(Path(path, "id"), contact.id()));
-  RETURN_IF_ERROR(CheckText(Path(path, "full_name"), contact.full_name(), kName));
+  RETURN_IF_ERROR(
+      CheckText(Path(path, "full_name"), contact.full_name(), kName));
   RETURN_IF_ERROR(CheckText(Path(path, "preferred_name"),
                             contact.preferred_name(), kOptionalName));
   RETURN_IF_ERROR(CheckEmail(Path(path, "email"), contact.email()));
@@ -490,23 +495,24 @@ absl::Status ValidateContact(const Contact& contact, absl::Time now,
 void NormalizeContact(Contact* contact) {
   const auto trim = [](std::string* s) {
     absl::string_view stripped = absl::StripAsciiWhitespace(*s);
-    if (stripped.size() != s->size()) *s = std::string(stripped);
+    if (stripped.size() != s->size()) *s = ToString(stripped);
   };
   trim(contact->mutable_full_name());
   trim(contact->mutable_preferred_name());
   trim(contact->mutable_title());
   trim(contact->mutable_company());
   trim(contact->mutable_industry());
-  const auto dedupe = [](google::protobuf::RepeatedPtrField<std::string>* list) {
-    absl::flat_hash_set<std::string> seen;
-    int kept = 0;
-    for (int i = 0; i < list->size(); ++i) {
-      if (!seen.insert(list->Get(i)).second) continue;
-      if (kept != i) list->Mutable(kept)->swap(*list->Mutable(i));
-      ++kept;
-    }
-    list->DeleteSubrange(kept, list->size() - kept);
-  };
+  const auto dedupe =
+      [](google::protobuf::RepeatedPtrField<std::string>* list) {
+        absl::flat_hash_set<std::string> seen;
+        int kept = 0;
+        for (int i = 0; i < list->size(); ++i) {
+          if (!seen.insert(list->Get(i)).second) continue;
+          if (kept != i) list->Mutable(kept)->swap(*list->Mutable(i));
+          ++kept;
+        }
+        list->DeleteSubrange(kept, list->size() - kept);
+      };
   dedupe(contact->mutable_priorities());
   dedupe(contact->mutable_challenges());
 }
@@ -514,7 +520,8 @@ void NormalizeContact(Contact* contact) {
 absl::Status ValidateInteraction(const v1::Interaction& interaction,
                                  absl::Time now, absl::string_view path) {
   RETURN_IF_ERROR(ValidateOptionalId(Path(path, "id"), interaction.id()));
-  RETURN_IF_ERROR(ValidateId(Path(path, "contact_id"), interaction.contact_id()));
+  RETURN_IF_ERROR(
+      ValidateId(Path(path, "contact_id"), interaction.contact_id()));
   RETURN_IF_ERROR(CheckEnum(Path(path, "kind"), interaction.kind(),
                             v1::InteractionKind_IsValid(interaction.kind()),
                             /*required=*/true));
@@ -550,8 +557,8 @@ absl::Status ValidateInteraction(const v1::Interaction& interaction,
   }
 
   const std::string topics_field = Path(path, "topics");
-  RETURN_IF_ERROR(CheckCount(topics_field, interaction.topics_size(),
-                             kMaxTopics, "items"));
+  RETURN_IF_ERROR(
+      CheckCount(topics_field, interaction.topics_size(), kMaxTopics, "items"));
   for (int i = 0; i < interaction.topics_size(); ++i) {
     RETURN_IF_ERROR(CheckText(Indexed(topics_field, i), interaction.topics(i),
                               TextRule{kMaxTopicBytes, /*required=*/true,
@@ -583,8 +590,7 @@ absl::Status ValidateInteraction(const v1::Interaction& interaction,
     const bool well_formed =
         d.seconds() >= -kMaxDurationSeconds &&
         d.seconds() <= kMaxDurationSeconds && d.nanos() > -kNanosPerSecond &&
-        d.nanos() < kNanosPerSecond &&
-        !(d.seconds() > 0 && d.nanos() < 0) &&
+        d.nanos() < kNanosPerSecond && !(d.seconds() > 0 && d.nanos() < 0) &&
         !(d.seconds() < 0 && d.nanos() > 0);
     const absl::Duration duration =
         absl::Seconds(d.seconds()) + absl::Nanoseconds(d.nanos());
@@ -616,9 +622,9 @@ absl::Status ValidateInsight(const ContactInsight& insight, absl::Time now,
       RETURN_IF_ERROR(CheckText(text_field, insight.text(), kName));
       break;
     case common::v1::INSIGHT_KIND_INTEREST:
-      RETURN_IF_ERROR(CheckText(
-          text_field, insight.text(),
-          TextRule{kMaxInsightInterestBytes, /*required=*/true, /*trim=*/true}));
+      RETURN_IF_ERROR(CheckText(text_field, insight.text(),
+                                TextRule{kMaxInsightInterestBytes,
+                                         /*required=*/true, /*trim=*/true}));
       break;
     default:
       RETURN_IF_ERROR(CheckText(
@@ -648,11 +654,11 @@ absl::Status ValidatePageRequest(int32_t page_size,
                                                kDefaultPageSize));
   }
   if (page_token.size() > kMaxPageTokenBytes) {
-    return Violation("page_token",
-                     absl::StrCat("is ", Bytes(page_token.size()),
-                                  " long; a page token is at most ",
-                                  kMaxPageTokenBytes,
-                                  " bytes (pass next_page_token unchanged)"));
+    return Violation(
+        "page_token",
+        absl::StrCat("is ", Bytes(page_token.size()),
+                     " long; a page token is at most ", kMaxPageTokenBytes,
+                     " bytes (pass next_page_token unchanged)"));
   }
   return absl::OkStatus();
 }
@@ -684,14 +690,16 @@ absl::Status ValidateListProfilesRequest(const v1::ListProfilesRequest& req) {
 std::string ViolationField(const absl::Status& status) {
   const absl::optional<absl::Cord> field = status.GetPayload(kFieldPayloadUrl);
   if (!field.has_value()) return "";
-  return std::string(*field);
+  std::string out;
+  absl::CopyCordToString(*field, &out);
+  return out;
 }
 
 std::string ViolationReason(const absl::Status& status) {
   const std::string field = ViolationField(status);
   absl::string_view message = status.message();
   if (!field.empty()) absl::ConsumePrefix(&message, absl::StrCat(field, ": "));
-  return std::string(message);
+  return ToString(message);
 }
 
 }  // namespace rapport::profile::model

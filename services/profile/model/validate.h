@@ -72,8 +72,8 @@ absl::Status ValidateOptionalId(absl::string_view field,
 // Contact as sent to UpsertContact / ImportContacts (output-only fields
 // created_at and updated_at are ignored). NAME fields are checked as if
 // trimmed; NormalizeContact() trims them for storage.
-absl::Status ValidateContact(const common::v1::Contact& contact,
-                             absl::Time now, absl::string_view path = "contact");
+absl::Status ValidateContact(const common::v1::Contact& contact, absl::Time now,
+                             absl::string_view path = "contact");
 
 // What the store should keep of a valid contact: NAME fields (full_name,
 // preferred_name, title, company, industry) trimmed of ASCII white space,

@@ -441,6 +441,22 @@ TEST_F(ProfileStoreTest, StaleProfilesAreDerivedAgainOnRead) {
   EXPECT_EQ(again.version(), after.version());
 }
 
+TEST_F(ProfileStoreTest, AnUnsubscribeOutlivesACrmSyncThatSaysOtherwise) {
+  Upsert(Mitch());
+  v1::RecordInteractionRequest req;
+  v1::Interaction* i = req.mutable_interaction();
+  i->set_contact_id("mitch-1");
+  i->set_kind(v1::INTERACTION_KIND_EMAIL_REPLIED);
+  i->set_direction(v1::DIRECTION_INBOUND);
+  i->set_outcome(common::v1::OUTCOME_UNSUBSCRIBED);
+  *i->mutable_occurred_at() = Ts(absl::Now() - absl::Hours(1));
+  v1::RecordInteractionResponse resp;
+  ASSERT_TRUE(h().RecordInteraction(kTenant, req, &resp).ok());
+  auto synced = Upsert(Mitch());  // do_not_contact false in the CRM
+  EXPECT_TRUE(synced.profile().contact().do_not_contact());
+  EXPECT_FALSE(synced.profile().contact().do_not_contact_reason().empty());
+}
+
 TEST_F(ProfileStoreTest, InsightsUpdateTheContactOnce) {
   Upsert(Mitch());
   v1::RecordInsightRequest req;
