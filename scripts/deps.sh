@@ -6,7 +6,7 @@ set -euo pipefail
 PACKAGES=(
   build-essential cmake ninja-build pkg-config git curl ca-certificates
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
-  libhiredis-dev prometheus-cpp-dev libabsl-dev libssl-dev openssl libre2-dev
+  libhiredis-dev prometheus-cpp-dev libabsl-dev libssl-dev openssl libre2-dev libcsv-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   redis-server prometheus
   python3 python3-grpcio python3-protobuf

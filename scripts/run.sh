@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs the Rapport platform on this machine:
 #   scripts/run.sh          install, build, start Redis and the three services
-#                           in the background, wait until they are SERVING
+#                           in the background, wait until they are SERVING,
+#                           import the demo contacts and show one profile
 #   scripts/run.sh status   health of each service
 #   scripts/run.sh stop     stop the services (graceful drain) and Redis
 # State lives under var/: Redis data (AOF on), logs, pid files.
@@ -89,10 +90,26 @@ start() {
       exit 1
     fi
   done
+  demo
   echo
   status
   echo
   echo "Logs: var/log/   Stop: scripts/run.sh stop"
+}
+
+# Demo data: fictional contacts from a Salesforce-style export and their
+# interactions, so the profiles have stages, interests and fatigue. Both
+# imports are idempotent: running the script again changes nothing.
+demo() {
+  local ctl=("$BIN/rapportctl" --profile-addr "127.0.0.1:${GRPC[profile-service]}")
+  echo
+  echo "== importing deploy/demo/contacts.csv"
+  "${ctl[@]}" import-csv deploy/demo/contacts.csv | tail -n 3
+  echo "== recording deploy/demo/interactions.csv"
+  "${ctl[@]}" interaction import-csv deploy/demo/interactions.csv | tail -n 2
+  echo
+  echo "== what a seller should know before writing to Mitchell Grant"
+  "${ctl[@]}" contact get demo-mitch-grant
 }
 
 case "${1:-start}" in

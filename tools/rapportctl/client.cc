@@ -61,7 +61,7 @@ int PrintJson(const google::protobuf::Message& message) {
   absl::StatusOr<std::string> json = ToJson(message);
   if (!json.ok()) {
     std::fprintf(stderr, "rapportctl: %s\n",
-                 std::string(json.status().message()).c_str());
+                 Str(json.status().message()).c_str());
     return 1;
   }
   std::fputs(json->c_str(), stdout);

@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "rapport/profile/v1/profile.grpc.pb.h"
@@ -36,7 +37,7 @@ absl::StatusOr<ProfileClient> ConnectOrReport(const config::Config& config,
       ProfileClient::Connect(config, options);
   if (!client.ok()) {
     std::fprintf(stderr, "rapportctl: %s\n",
-                 std::string(client.status().message()).c_str());
+                 Str(client.status().message()).c_str());
   }
   return client;
 }
@@ -105,7 +106,7 @@ void TakeContactFlags(Args* args, Contact* contact,
       if (kv.empty()) continue;  // "--field=" alone clears the map
       std::pair<std::string, std::string> split =
           absl::StrSplit(kv, absl::MaxSplits('=', 1));
-      if (split.first.empty() || kv.find('=') == std::string::npos) {
+      if (split.first.empty() || !absl::StrContains(kv, '=')) {
         args->AddError(
             absl::StrCat("--", flag, " takes KEY=VALUE, not \"", kv, "\""));
         continue;
@@ -126,10 +127,11 @@ int Upsert(const config::Config& config, Args args) {
   TakeContactFlags(&args, contact, &mask);
   std::vector<std::string> rest;
   if (!args.Finish(&rest)) return 2;
-  if (contact->id().empty() && rest.size() == 1)
+  if (contact->id().empty() && rest.size() == 1) {
     contact->set_id(rest[0]);
-  else if (!rest.empty())
+  } else if (!rest.empty()) {
     return Usage("contact upsert --id ID [fields]");
+  }
   if (contact->id().empty()) {
     return Usage(
         "contact upsert --id ID [--full-name NAME] [fields] (see "

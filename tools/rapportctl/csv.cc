@@ -136,7 +136,7 @@ bool IsBlankRecord(const CsvRecord& record) {
 }
 
 std::vector<CsvRecord> ParseCsv(absl::string_view text) {
-  std::istringstream in{std::string(text)};
+  std::istringstream in{std::string(text.data(), text.size())};
   CsvReader reader(&in);
   std::vector<CsvRecord> records;
   CsvRecord record;

@@ -116,7 +116,7 @@ bool TruncateUtf8(std::string* s, size_t max) {
 }
 
 void SetIfEmpty(std::string* field, absl::string_view value) {
-  if (field->empty() && !value.empty()) *field = std::string(value);
+  if (field->empty() && !value.empty()) *field = Str(value);
 }
 
 std::string FieldCountError(size_t want, size_t got) {
@@ -203,7 +203,7 @@ TriggerEvent ParseTriggerEvent(absl::string_view text) {
       text = absl::StripAsciiWhitespace(text.substr(sep + 2));
     }
   }
-  event.set_description(std::string(text));
+  event.set_description(Str(text));
   return event;
 }
 
@@ -450,7 +450,7 @@ absl::StatusOr<Interaction> InteractionCsvMapper::Map(
     return absl::StripAsciiWhitespace(fields[it->second]);
   };
   Interaction in;
-  in.set_contact_id(std::string(cell("contact_id")));
+  in.set_contact_id(Str(cell("contact_id")));
   if (in.contact_id().empty()) {
     return absl::InvalidArgumentError("contact_id: empty");
   }
@@ -484,7 +484,7 @@ absl::StatusOr<Interaction> InteractionCsvMapper::Map(
           absl::StrCat("occurred_at: ", t.status().message()));
     }
     *in.mutable_occurred_at() = ToProto(*t);
-    when = std::string(at);
+    when = Str(at);
   } else {
     double days = 0;
     const absl::string_view ago = cell("days_ago");
@@ -526,7 +526,7 @@ absl::StatusOr<Interaction> InteractionCsvMapper::Map(
     in.mutable_duration()->set_seconds(seconds);
   }
   if (const absl::string_view id = cell("id"); !id.empty()) {
-    in.set_id(std::string(id));
+    in.set_id(Str(id));
   } else {
     // Equal rows are distinct interactions (two emails on one day), so the
     // occurrence count is part of the key.
@@ -639,8 +639,7 @@ std::optional<Batch> ContactCsvSource::Next() {
     }
     absl::StatusOr<MappedContact> mapped = mapper_.Map(record.fields);
     if (!mapped.ok()) {
-      rejected_.push_back(
-          {row, record.line, std::string(mapped.status().message())});
+      rejected_.push_back({row, record.line, Str(mapped.status().message())});
       continue;
     }
     truncated_values_ += mapped->truncated_values;

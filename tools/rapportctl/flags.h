@@ -67,6 +67,10 @@ class Args {
   std::vector<std::string> errors_;
 };
 
+// A copy of `s`. Debian's Abseil has its own string_view (not
+// std::string_view), which converts to std::string only explicitly.
+inline std::string Str(absl::string_view s) { return {s.data(), s.size()}; }
+
 // Parses a boolean as written in flags and CSV exports: true/false, yes/no,
 // y/n, 1/0, case-insensitive, surrounding spaces ignored.
 std::optional<bool> ParseBool(absl::string_view text);

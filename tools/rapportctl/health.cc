@@ -24,7 +24,7 @@ int RunHealth(const config::Config& config, Args args) {
   auto channel = server::MakeChannel(config, target);
   if (!channel.ok()) {
     std::fprintf(stderr, "rapportctl: %s\n",
-                 std::string(channel.status().message()).c_str());
+                 Str(channel.status().message()).c_str());
     return 2;
   }
   auto stub = grpc::health::v1::Health::NewStub(*channel);

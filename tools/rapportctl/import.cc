@@ -191,7 +191,7 @@ int RunImportCsv(const config::Config& config, Args args) {
       ContactCsvSource::Open(in, batch_size);
   if (!source.ok()) {
     std::fprintf(stderr, "rapportctl: %s: %s\n", path.c_str(),
-                 std::string(source.status().message()).c_str());
+                 Str(source.status().message()).c_str());
     return 1;
   }
   for (const std::string& warning : (*source)->warnings()) {
@@ -204,7 +204,7 @@ int RunImportCsv(const config::Config& config, Args args) {
         ProfileClient::Connect(config, options);
     if (!connected.ok()) {
       std::fprintf(stderr, "rapportctl: %s\n",
-                   std::string(connected.status().message()).c_str());
+                   Str(connected.status().message()).c_str());
       return 2;
     }
     client.emplace(*std::move(connected));

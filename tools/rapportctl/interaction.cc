@@ -118,7 +118,7 @@ int Add(const config::Config& config, Args args) {
       ProfileClient::Connect(config, options);
   if (!client.ok()) {
     std::fprintf(stderr, "rapportctl: %s\n",
-                 std::string(client.status().message()).c_str());
+                 Str(client.status().message()).c_str());
     return 2;
   }
   pb::RecordInteractionResponse response;
@@ -184,7 +184,7 @@ int ImportCsv(const config::Config& config, Args args) {
       InteractionCsvMapper::FromHeader(header.fields);
   if (!mapper.ok()) {
     std::fprintf(stderr, "rapportctl: %s: line %d: %s\n", files[0].c_str(),
-                 header.line, std::string(mapper.status().message()).c_str());
+                 header.line, Str(mapper.status().message()).c_str());
     return 1;
   }
   std::optional<ProfileClient> client;
@@ -193,7 +193,7 @@ int ImportCsv(const config::Config& config, Args args) {
         ProfileClient::Connect(config, options);
     if (!connected.ok()) {
       std::fprintf(stderr, "rapportctl: %s\n",
-                   std::string(connected.status().message()).c_str());
+                   Str(connected.status().message()).c_str());
       return 2;
     }
     client.emplace(*std::move(connected));
@@ -221,7 +221,7 @@ int ImportCsv(const config::Config& config, Args args) {
     absl::StatusOr<pb::Interaction> mapped = mapper->Map(record.fields, now);
     if (!mapped.ok()) {
       std::fprintf(report, "%s: %s\n", where.c_str(),
-                   std::string(mapped.status().message()).c_str());
+                   Str(mapped.status().message()).c_str());
       ++failed;
       continue;
     }

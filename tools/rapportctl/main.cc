@@ -102,8 +102,9 @@ int main(int argc, char** argv) {
   rapport::ctl::Args args(std::vector<std::string>(
       rest.begin() + (has_verb && rest.size() > 1 ? 2 : 1), rest.end()));
 
-  if (command == "health")
+  if (command == "health") {
     return rapport::ctl::RunHealth(config, std::move(args));
+  }
   if (command == "hash-key") return rapport::ctl::RunHashKey(std::move(args));
   if (command == "version") {
     std::printf("rapportctl %s\n", RAPPORT_VERSION);

@@ -75,7 +75,8 @@ std::string Percent(double rate) {
 
 std::string FirstWord(absl::string_view s) {
   s = absl::StripAsciiWhitespace(s);
-  return std::string(s.substr(0, s.find(' ')));
+  s = s.substr(0, s.find(' '));
+  return {s.data(), s.size()};
 }
 
 std::string Role(const rapport::common::v1::Contact& c) {
@@ -122,7 +123,7 @@ std::vector<std::string> Responsiveness(
     absl::StrAppend(&second, kDot, "best hours ", absl::StrJoin(hours, ", "),
                     " UTC");
   } else {
-    absl::StrAppend(&second, kDot, "best hours unknown (fewer than 3 replies)");
+    absl::StrAppend(&second, kDot, "best hours not known yet");
   }
   if (r.has_last_reply_at()) {
     absl::StrAppend(&second, kDot, "last reply ", Date(r.last_reply_at()));
@@ -131,13 +132,17 @@ std::vector<std::string> Responsiveness(
   return lines;
 }
 
-std::vector<std::string> Fatigue(const rapport::profile::v1::Fatigue& f) {
+// `do_not_contact` overrides the timing advice: there is no good time.
+std::vector<std::string> Fatigue(const rapport::profile::v1::Fatigue& f,
+                                 bool do_not_contact) {
   std::string first = absl::StrCat(
       f.touches_14d(), f.touches_14d() == 1 ? " touch" : " touches", " and ",
       f.replies_14d(), f.replies_14d() == 1 ? " reply" : " replies",
       " in 14 days");
   const absl::Duration wait = DurationFromProto(f.recommended_wait());
-  if (wait > absl::ZeroDuration()) {
+  if (do_not_contact) {
+    absl::StrAppend(&first, kDot, "do not contact");
+  } else if (wait > absl::ZeroDuration()) {
     absl::StrAppend(&first, kDot, f.fatigued() ? "FATIGUED: " : "", "wait ",
                     HumanDuration(wait));
     if (f.has_next_contact_after()) {
@@ -220,6 +225,7 @@ std::string FormatProfile(const Profile& profile) {
   b.Line("stage", stage);
 
   std::vector<std::string> lines;
+  lines.reserve(c.priorities_size());
   for (int i = 0; i < c.priorities_size(); ++i) {
     lines.push_back(absl::StrCat(i + 1, ". ", c.priorities(i)));
   }
@@ -242,21 +248,27 @@ std::string FormatProfile(const Profile& profile) {
   b.Lines("trigger events",
           lines.empty() ? std::vector<std::string>{"none known"} : lines);
 
-  std::vector<std::string> interests;
+  // Strongest first, as the server orders them; the weight says how much
+  // stronger, the mentions how much evidence.
+  lines.clear();
   for (int i = 0; i < profile.interests_size() && i < kTopInterests; ++i) {
     const auto& interest = profile.interests(i);
-    interests.push_back(
-        absl::StrFormat("%s %.1f", interest.topic(), interest.weight()));
+    std::string line =
+        absl::StrFormat("%.1f  %s", interest.weight(), interest.topic());
+    if (interest.mentions() > 0) {
+      absl::StrAppend(&line, " (", interest.mentions(),
+                      interest.mentions() == 1 ? " mention)" : " mentions)");
+    }
+    lines.push_back(std::move(line));
   }
-  std::string top = interests.empty() ? std::string("none learned yet")
-                                      : absl::StrJoin(interests, ", ");
   if (profile.interests_size() > kTopInterests) {
-    absl::StrAppend(&top, " (+", profile.interests_size() - kTopInterests,
-                    " more)");
+    lines.push_back(absl::StrCat("+", profile.interests_size() - kTopInterests,
+                                 " more (--json lists them all)"));
   }
-  b.Line("top interests", top);
+  b.Lines("top interests",
+          lines.empty() ? std::vector<std::string>{"none learned yet"} : lines);
   b.Lines("responsiveness", Responsiveness(profile.responsiveness()));
-  b.Lines("fatigue", Fatigue(profile.fatigue()));
+  b.Lines("fatigue", Fatigue(profile.fatigue(), c.do_not_contact()));
 
   lines.clear();
   for (const auto& gap : profile.knowledge_gaps()) {
@@ -293,6 +305,7 @@ std::string FormatProfile(const Profile& profile) {
     std::map<std::string, std::string> sorted(c.custom_fields().begin(),
                                               c.custom_fields().end());
     std::vector<std::string> fields;
+    fields.reserve(sorted.size());
     for (const auto& [key, value] : sorted) {
       fields.push_back(absl::StrCat(key, "=", value));
     }
@@ -328,9 +341,13 @@ std::string FormatProfileSummary(const Profile& profile) {
                                Percent(profile.responsiveness().reply_rate())));
   const absl::Duration wait =
       DurationFromProto(profile.fatigue().recommended_wait());
-  parts.push_back(wait > absl::ZeroDuration()
-                      ? absl::StrCat("wait ", HumanDuration(wait))
-                      : std::string("ok to write"));
+  if (c.do_not_contact()) {
+    parts.emplace_back("DO NOT CONTACT");
+  } else if (wait > absl::ZeroDuration()) {
+    parts.push_back(absl::StrCat("wait ", HumanDuration(wait)));
+  } else {
+    parts.emplace_back("ok to write");
+  }
   if (profile.knowledge_gaps_size() > 0) {
     parts.push_back(absl::StrCat(profile.knowledge_gaps_size(),
                                  profile.knowledge_gaps_size() == 1
@@ -338,10 +355,7 @@ std::string FormatProfileSummary(const Profile& profile) {
                                      : " knowledge gaps"));
   }
   parts.push_back(absl::StrCat("v", profile.version()));
-  std::string line =
-      absl::StrFormat("%-24s %s", c.id(), absl::StrJoin(parts, kDot));
-  if (c.do_not_contact()) line = absl::StrCat(line, kDot, "DO NOT CONTACT");
-  return line;
+  return absl::StrFormat("%-24s %s", c.id(), absl::StrJoin(parts, kDot));
 }
 
 absl::StatusOr<std::string> ToJson(const google::protobuf::Message& message) {

@@ -6,11 +6,10 @@
 #include "services/profile/model/derive.h"
 #include "tests/services/profile/model_test_util.h"
 
-namespace rapport::profile::model {
+namespace rapport::profile::model::test_util {
 namespace {
 
 using ::testing::HasSubstr;
-using namespace ::rapport::profile::model::testing;  // NOLINT(google-build-using-namespace)
 
 v1::Fatigue FatigueOf(const History& h,
                       const common::v1::Contact& c = BaseContact()) {
@@ -38,11 +37,13 @@ TEST(FatigueTest, OneUnansweredTouchAsksForThreeDaysWithoutBeingFatigue) {
 TEST(FatigueTest, CadenceDoublesWithEachUnansweredTouchUpToNinetyDays) {
   // Touches 15 days apart, the last one now: neither the 14-day nor the 3-day
   // rule applies, only the cadence 3 d * 2^(u-1), capped at 90 d.
-  const absl::Duration expected[] = {Days(3),  Days(6),  Days(12), Days(24),
-                                     Days(48), Days(90)};
+  const absl::Duration expected[] = {Days(3),  Days(6),  Days(12),
+                                     Days(24), Days(48), Days(90)};
   for (int u = 1; u <= 6; ++u) {
     History h;
-    for (int k = u - 1; k >= 0; --k) FoldInteraction(Sent(kNow - Days(15 * k)), &h);
+    for (int k = u - 1; k >= 0; --k) {
+      FoldInteraction(Sent(kNow - Days(15 * k)), &h);
+    }
     const v1::Fatigue f = FatigueOf(h);
     EXPECT_EQ(D(f.recommended_wait()), expected[u - 1]) << "u=" << u;
     EXPECT_FALSE(f.fatigued()) << "u=" << u;
@@ -103,9 +104,9 @@ TEST(FatigueTest, TwoTouchesFourDaysApartAreNotABurst) {
 }
 
 TEST(FatigueTest, AReplyResetsTheUnansweredCount) {
-  const History h = Fold({Sent(kNow - Days(10)), Sent(kNow - Days(8)),
-                          Sent(kNow - Days(6)), Replied(kNow - Days(5)),
-                          Sent(kNow - Days(1))});
+  const History h =
+      Fold({Sent(kNow - Days(10)), Sent(kNow - Days(8)), Sent(kNow - Days(6)),
+            Replied(kNow - Days(5)), Sent(kNow - Days(1))});
   const v1::Fatigue f = FatigueOf(h);
   EXPECT_FALSE(f.fatigued());
   EXPECT_EQ(f.touches_14d(), 4);
@@ -138,17 +139,17 @@ TEST(FatigueTest, RepliesAndTouchesAreCountedOverFourteenDays) {
 }
 
 TEST(FatigueTest, WaitIsNeverNegative) {
-  const History h =
-      Fold({Sent(kNow - Days(80)), Sent(kNow - Days(70)), Sent(kNow - Days(60))});
+  const History h = Fold(
+      {Sent(kNow - Days(80)), Sent(kNow - Days(70)), Sent(kNow - Days(60))});
   const v1::Fatigue f = FatigueOf(h);
   EXPECT_EQ(D(f.recommended_wait()), absl::ZeroDuration());
   EXPECT_EQ(T(f.next_contact_after()), kNow);
 }
 
 TEST(FatigueTest, DeclineAsksForNinetyDaysOfQuiet) {
-  const History h = Fold({Sent(kNow - Days(11)),
-                          Replied(kNow - Days(10), {},
-                                  common::v1::OUTCOME_NEGATIVE_REPLY)});
+  const History h =
+      Fold({Sent(kNow - Days(11)),
+            Replied(kNow - Days(10), {}, common::v1::OUTCOME_NEGATIVE_REPLY)});
   const v1::Fatigue f = FatigueOf(h);
   EXPECT_TRUE(f.fatigued());
   EXPECT_EQ(D(f.recommended_wait()), Days(80));
@@ -156,9 +157,9 @@ TEST(FatigueTest, DeclineAsksForNinetyDaysOfQuiet) {
 }
 
 TEST(FatigueTest, AWelcomeReplyAfterADeclineLiftsIt) {
-  const History h = Fold({Replied(kNow - Days(10), {},
-                                  common::v1::OUTCOME_NEGATIVE_REPLY),
-                          Replied(kNow - Days(2))});
+  const History h =
+      Fold({Replied(kNow - Days(10), {}, common::v1::OUTCOME_NEGATIVE_REPLY),
+            Replied(kNow - Days(2))});
   EXPECT_FALSE(FatigueOf(h).fatigued());
 }
 
@@ -197,4 +198,4 @@ TEST(FatigueTest, ThresholdsAreConfigurable) {
 }
 
 }  // namespace
-}  // namespace rapport::profile::model
+}  // namespace rapport::profile::model::test_util

@@ -8,16 +8,17 @@
 #include "services/profile/model/derive.h"
 #include "tests/services/profile/model_test_util.h"
 
-namespace rapport::profile::model {
+namespace rapport::profile::model::test_util {
 namespace {
 
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
-using namespace ::rapport::profile::model::testing;  // NOLINT(google-build-using-namespace)
 
 std::vector<v1::KnowledgeGapCode> Codes(const v1::Profile& p) {
   std::vector<v1::KnowledgeGapCode> codes;
-  for (const v1::KnowledgeGap& g : p.knowledge_gaps()) codes.push_back(g.code());
+  for (const v1::KnowledgeGap& g : p.knowledge_gaps()) {
+    codes.push_back(g.code());
+  }
   return codes;
 }
 
@@ -132,14 +133,15 @@ TEST(GapsTest, NoInteractionsWhenNoneRecordedOrNoneIn180Days) {
 
   const v1::Profile stale = DeriveAt(
       CompleteContact(), Fold({Replied(kNow - Days(181), {"ramp time"})}));
-  EXPECT_THAT(Codes(stale), ElementsAre(v1::KNOWLEDGE_GAP_CODE_NO_INTERACTIONS));
+  EXPECT_THAT(Codes(stale),
+              ElementsAre(v1::KNOWLEDGE_GAP_CODE_NO_INTERACTIONS));
   EXPECT_THAT(Description(stale, v1::KNOWLEDGE_GAP_CODE_NO_INTERACTIONS),
               HasSubstr("No interaction in the last 180 days"));
 }
 
 TEST(GapsTest, NeverRepliedAfterThreeTouches) {
-  const History two = Fold({Sent(kNow - Days(60), {"ramp time"}),
-                            Sent(kNow - Days(40))});
+  const History two =
+      Fold({Sent(kNow - Days(60), {"ramp time"}), Sent(kNow - Days(40))});
   EXPECT_FALSE(HasGap(DeriveAt(CompleteContact(), two),
                       v1::KNOWLEDGE_GAP_CODE_NEVER_REPLIED));
 
@@ -157,4 +159,4 @@ TEST(GapsTest, NeverRepliedAfterThreeTouches) {
 }
 
 }  // namespace
-}  // namespace rapport::profile::model
+}  // namespace rapport::profile::model::test_util

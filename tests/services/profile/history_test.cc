@@ -12,21 +12,21 @@
 #include "services/profile/model/derive.h"
 #include "tests/services/profile/model_test_util.h"
 
-namespace rapport::profile::model {
+namespace rapport::profile::model::test_util {
 namespace {
 
 using ::testing::ElementsAre;
-using namespace ::rapport::profile::model::testing;  // NOLINT(google-build-using-namespace)
 
 TEST(FoldTest, NormalisesAndDeduplicatesTopicsOnTheStoredCopy) {
-  const History h = Fold({Sent(kNow, {" Pricing ", "pricing", "", "  ", "ROI"})});
+  const History h =
+      Fold({Sent(kNow, {" Pricing ", "pricing", "", "  ", "ROI"})});
   ASSERT_EQ(h.recent.size(), 1u);
   EXPECT_THAT(h.recent[0].topics(), ElementsAre("pricing", "roi"));
 }
 
 TEST(FoldTest, OutOfOrderBackfillLandsInTimeOrder) {
-  const History h = Fold({Sent(kNow - Days(1)), Sent(kNow - Days(3)),
-                          Sent(kNow - Days(2))});
+  const History h =
+      Fold({Sent(kNow - Days(1)), Sent(kNow - Days(3)), Sent(kNow - Days(2))});
   ASSERT_EQ(h.recent.size(), 3u);
   EXPECT_EQ(T(h.recent[0].occurred_at()), kNow - Days(3));
   EXPECT_EQ(T(h.recent[2].occurred_at()), kNow - Days(1));
@@ -55,9 +55,9 @@ History SixHundred() {
   const absl::Time start = kNow - absl::Hours(600);
   for (int k = 0; k < 600; ++k) {
     const absl::Time at = start + absl::Hours(k);
-    FoldInteraction(k < 100 ? Replied(at, {"Legacy Topic"})
-                            : Sent(at, {"current topic"}),
-                    &h);
+    FoldInteraction(
+        k < 100 ? Replied(at, {"Legacy Topic"}) : Sent(at, {"current topic"}),
+        &h);
   }
   return h;
 }
@@ -149,6 +149,26 @@ TEST(HistoryFormatTest, RoundTripsEverything) {
             DeriveAt(c, h).SerializeAsString());
 }
 
+TEST(HistoryFormatTest, BytesAreThoseOfTheEquivalentHistoryRecord) {
+  common::v1::Contact c = BaseContact();
+  History h = Fold({Sent(kNow - Days(2), {"pricing"}), Replied(kNow)});
+  ApplyInsight(Insight(common::v1::INSIGHT_KIND_OTHER, "note"), kNow, &c, &h);
+  HistoryRecord record;
+  record.set_format_version(1);
+  for (const v1::Interaction& i : h.recent) *record.add_recent() = i;
+  *record.mutable_aggregates() = h.aggregates;
+  for (const common::v1::ContactInsight& i : h.insights) {
+    *record.add_insights() = i;
+  }
+  EXPECT_EQ(SerializeHistory(h), record.SerializeAsString());
+  EXPECT_EQ(SerializeHistory(History{}), [] {
+    HistoryRecord empty;
+    empty.set_format_version(1);
+    empty.mutable_aggregates();
+    return empty.SerializeAsString();
+  }());
+}
+
 TEST(HistoryFormatTest, EmptyBytesAreAnEmptyHistory) {
   absl::StatusOr<History> parsed = ParseHistory("");
   ASSERT_TRUE(parsed.ok());
@@ -210,8 +230,8 @@ TEST(DeriveTest, IsDeterministic) {
 }
 
 TEST(DeriveTest, CopesWithAnUnsortedRawList) {
-  History sorted = Fold({Sent(kNow - Days(3)), Replied(kNow - Days(2)),
-                         Sent(kNow - Days(1))});
+  History sorted = Fold(
+      {Sent(kNow - Days(3)), Replied(kNow - Days(2)), Sent(kNow - Days(1))});
   History shuffled = sorted;
   std::swap(shuffled.recent[0], shuffled.recent[2]);
   EXPECT_EQ(DeriveAt(BaseContact(), shuffled).SerializeAsString(),
@@ -219,4 +239,4 @@ TEST(DeriveTest, CopesWithAnUnsortedRawList) {
 }
 
 }  // namespace
-}  // namespace rapport::profile::model
+}  // namespace rapport::profile::model::test_util

@@ -9,18 +9,18 @@
 #include "services/profile/model/derive.h"
 #include "tests/services/profile/model_test_util.h"
 
-namespace rapport::profile::model {
+namespace rapport::profile::model::test_util {
 namespace {
 
 using ::testing::ElementsAre;
-using namespace ::rapport::profile::model::testing;  // NOLINT(google-build-using-namespace)
 
 TEST(InsightTest, PriorityIsAppendedUnlessAlreadyThereInAnyCase) {
   common::v1::Contact c = BaseContact();
   c.add_priorities("Cut ramp time");
   History h;
-  InsightEffect e = ApplyInsight(
-      Insight(common::v1::INSIGHT_KIND_PRIORITY, "cut  RAMP time"), kNow, &c, &h);
+  InsightEffect e =
+      ApplyInsight(Insight(common::v1::INSIGHT_KIND_PRIORITY, "cut  RAMP time"),
+                   kNow, &c, &h);
   EXPECT_FALSE(e.duplicate);
   EXPECT_FALSE(e.contact_changed);
   e = ApplyInsight(Insight(common::v1::INSIGHT_KIND_PRIORITY, "EMEA expansion"),
@@ -67,10 +67,10 @@ TEST(InsightTest, LongPriorityIsCutToAShortTextOnAWord) {
 TEST(InsightTest, TriggerEventIsPrependedWithTheObservedTime) {
   common::v1::Contact c = CompleteContact();
   History h;
-  const InsightEffect e = ApplyInsight(
-      Insight(common::v1::INSIGHT_KIND_TRIGGER_EVENT, "raised a Series C",
-              kNow - Days(1)),
-      kNow, &c, &h);
+  const InsightEffect e =
+      ApplyInsight(Insight(common::v1::INSIGHT_KIND_TRIGGER_EVENT,
+                           "raised a Series C", kNow - Days(1)),
+                   kNow, &c, &h);
   EXPECT_TRUE(e.contact_changed);
   ASSERT_EQ(c.trigger_events_size(), 2);
   EXPECT_EQ(c.trigger_events(0).description(), "raised a Series C");
@@ -99,27 +99,28 @@ TEST(InsightTest, PreferredNameReplacesTheOldOneAndAddressAsFollows) {
   common::v1::Contact c = BaseContact();
   History h;
   EXPECT_EQ(AddressAs(c), "Mitchell");
-  EXPECT_TRUE(ApplyInsight(Insight(common::v1::INSIGHT_KIND_PREFERRED_NAME,
-                                   " Mitch "),
-                           kNow, &c, &h)
-                  .contact_changed);
+  EXPECT_TRUE(
+      ApplyInsight(Insight(common::v1::INSIGHT_KIND_PREFERRED_NAME, " Mitch "),
+                   kNow, &c, &h)
+          .contact_changed);
   EXPECT_EQ(c.preferred_name(), "Mitch");
   EXPECT_EQ(DeriveAt(c, h).address_as(), "Mitch");
-  EXPECT_FALSE(ApplyInsight(Insight(common::v1::INSIGHT_KIND_PREFERRED_NAME,
-                                    "Mitch"),
-                            kNow, &c, &h)
-                   .contact_changed);
+  EXPECT_FALSE(
+      ApplyInsight(Insight(common::v1::INSIGHT_KIND_PREFERRED_NAME, "Mitch"),
+                   kNow, &c, &h)
+          .contact_changed);
 }
 
 TEST(InsightTest, InterestInsightCountsAsAnInboundMention) {
   common::v1::Contact c = BaseContact();
   History h;
-  const InsightEffect e = ApplyInsight(
-      Insight(common::v1::INSIGHT_KIND_INTEREST, "Warehouse Robotics",
-              kNow - Days(90)),
-      kNow, &c, &h);
+  const InsightEffect e =
+      ApplyInsight(Insight(common::v1::INSIGHT_KIND_INTEREST,
+                           "Warehouse Robotics", kNow - Days(90)),
+                   kNow, &c, &h);
   EXPECT_FALSE(e.contact_changed);
-  const v1::Interest* i = FindInterest(DeriveAt(c, h), "warehouse robotics");
+  const v1::Profile p = DeriveAt(c, h);
+  const v1::Interest* i = FindInterest(p, "warehouse robotics");
   ASSERT_NE(i, nullptr);
   EXPECT_DOUBLE_EQ(i->weight(), 1.0);  // 2, halved once
   EXPECT_EQ(i->mentions(), 1);
@@ -131,7 +132,8 @@ TEST(InsightTest, InterestInsightBoostsAnExistingTopic) {
   History h = Fold({Sent(kNow, {"warehouse robotics"})});
   ApplyInsight(Insight(common::v1::INSIGHT_KIND_INTEREST, "warehouse robotics"),
                kNow, &c, &h);
-  const v1::Interest* i = FindInterest(DeriveAt(c, h), "warehouse robotics");
+  const v1::Profile p = DeriveAt(c, h);
+  const v1::Interest* i = FindInterest(p, "warehouse robotics");
   ASSERT_NE(i, nullptr);
   EXPECT_DOUBLE_EQ(i->weight(), 3.0);
   EXPECT_EQ(i->mentions(), 2);
@@ -159,11 +161,11 @@ TEST(InsightTest, PreferenceAndOtherAreKeptInInsightsOnly) {
                                     "prefers calls after 4pm"),
                             kNow, &c, &h)
                    .contact_changed);
-  EXPECT_FALSE(ApplyInsight(Insight(common::v1::INSIGHT_KIND_OTHER,
-                                    "new in the role since March",
-                                    kNow - Days(1)),
-                            kNow, &c, &h)
-                   .contact_changed);
+  EXPECT_FALSE(
+      ApplyInsight(Insight(common::v1::INSIGHT_KIND_OTHER,
+                           "new in the role since March", kNow - Days(1)),
+                   kNow, &c, &h)
+          .contact_changed);
   EXPECT_EQ(c.SerializeAsString(), before.SerializeAsString());
   const v1::Profile p = DeriveAt(c, h);
   ASSERT_EQ(p.insights_size(), 2);
@@ -203,17 +205,18 @@ TEST(InsightTest, KeepsTheNewestFiftyNewestFirst) {
   for (int k = 0; k < 60; ++k) {
     // Out of order: even ones older.
     const absl::Time at = kNow - Days(k % 2 == 0 ? 100 + k : k);
-    ApplyInsight(Insight(common::v1::INSIGHT_KIND_OTHER, absl::StrCat("n", k),
-                         at),
-                 kNow, &c, &h);
+    ApplyInsight(
+        Insight(common::v1::INSIGHT_KIND_OTHER, absl::StrCat("n", k), at), kNow,
+        &c, &h);
   }
   ASSERT_EQ(h.insights.size(), 50u);
   for (size_t k = 1; k < h.insights.size(); ++k) {
-    EXPECT_GE(T(h.insights[k - 1].observed_at()), T(h.insights[k].observed_at()));
+    EXPECT_GE(T(h.insights[k - 1].observed_at()),
+              T(h.insights[k].observed_at()));
   }
   EXPECT_EQ(h.insights[0].text(), "n1");
   EXPECT_EQ(DeriveAt(c, h).insights_size(), 50);
 }
 
 }  // namespace
-}  // namespace rapport::profile::model
+}  // namespace rapport::profile::model::test_util

@@ -10,14 +10,12 @@
 #include "services/profile/model/derive.h"
 #include "tests/services/profile/model_test_util.h"
 
-namespace rapport::profile::model {
+namespace rapport::profile::model::test_util {
 namespace {
 
-using namespace ::rapport::profile::model::testing;  // NOLINT(google-build-using-namespace)
-
 TEST(InterestsTest, TopicSeenOneHalfLifeAgoWeighsHalfOfOneSeenToday) {
-  const History h = Fold({Sent(kNow - Days(90), {"old topic"}),
-                          Sent(kNow, {"new topic"})});
+  const History h =
+      Fold({Sent(kNow - Days(90), {"old topic"}), Sent(kNow, {"new topic"})});
   const v1::Profile p = DeriveAt(BaseContact(), h);
   const v1::Interest* fresh = FindInterest(p, "new topic");
   const v1::Interest* old = FindInterest(p, "old topic");
@@ -38,9 +36,9 @@ TEST(InterestsTest, HalfLifeIsConfigurable) {
 }
 
 TEST(InterestsTest, WhatTheyRaiseWeighsTwiceWhatWeSent) {
-  const History h = Fold({Sent(kNow, {"our topic"}),
-                          Replied(kNow, {"their topic"}),
-                          Meeting(kNow, {"meeting topic"})});
+  const History h =
+      Fold({Sent(kNow, {"our topic"}), Replied(kNow, {"their topic"}),
+            Meeting(kNow, {"meeting topic"})});
   const v1::Profile p = DeriveAt(BaseContact(), h);
   EXPECT_DOUBLE_EQ(FindInterest(p, "our topic")->weight(), 1.0);
   EXPECT_DOUBLE_EQ(FindInterest(p, "their topic")->weight(), 2.0);
@@ -50,17 +48,18 @@ TEST(InterestsTest, WhatTheyRaiseWeighsTwiceWhatWeSent) {
 TEST(InterestsTest, MentionsAddUpAndLastSeenIsTheLatest) {
   const History h = Fold({Sent(kNow - Days(10), {"ramp time"}),
                           Replied(kNow - Days(5), {"ramp time"})});
-  const v1::Interest* i = FindInterest(DeriveAt(BaseContact(), h), "ramp time");
+  const v1::Profile p = DeriveAt(BaseContact(), h);
+  const v1::Interest* i = FindInterest(p, "ramp time");
   ASSERT_NE(i, nullptr);
   EXPECT_EQ(i->mentions(), 2);
   EXPECT_EQ(T(i->last_seen_at()), kNow - Days(5));
-  EXPECT_NEAR(i->weight(),
-              std::exp2(-10.0 / 90) + 2 * std::exp2(-5.0 / 90), 1e-12);
+  EXPECT_NEAR(i->weight(), std::exp2(-10.0 / 90) + 2 * std::exp2(-5.0 / 90),
+              1e-12);
 }
 
 TEST(InterestsTest, TopicsAreCaseAndSpaceFoldedIntoOneKey) {
-  const History h = Fold({Sent(kNow, {"  Rep   Onboarding "}),
-                          Replied(kNow, {"rep onboarding"})});
+  const History h = Fold(
+      {Sent(kNow, {"  Rep   Onboarding "}), Replied(kNow, {"rep onboarding"})});
   const v1::Profile p = DeriveAt(BaseContact(), h);
   ASSERT_EQ(p.interests_size(), 1);
   EXPECT_EQ(p.interests(0).topic(), "rep onboarding");
@@ -68,7 +67,8 @@ TEST(InterestsTest, TopicsAreCaseAndSpaceFoldedIntoOneKey) {
 }
 
 TEST(InterestsTest, NonAsciiTopicsAreLowerCasedToo) {
-  const History h = Fold({Sent(kNow, {"PRÉSTAMOS"}), Sent(kNow, {"préstamos"})});
+  const History h =
+      Fold({Sent(kNow, {"PRÉSTAMOS"}), Sent(kNow, {"préstamos"})});
   const v1::Profile p = DeriveAt(BaseContact(), h);
   ASSERT_EQ(p.interests_size(), 1);
   EXPECT_EQ(p.interests(0).topic(), "préstamos");
@@ -148,4 +148,4 @@ TEST(InterestsTest, EqualWeightsAreOrderedByTopic) {
 }
 
 }  // namespace
-}  // namespace rapport::profile::model
+}  // namespace rapport::profile::model::test_util

@@ -16,7 +16,7 @@
 #include "rapport/profile/v1/profile.pb.h"
 #include "services/profile/model/derive.h"
 
-namespace rapport::profile::model::testing {
+namespace rapport::profile::model::test_util {
 
 // Monday 2 June 2025, 12:00 UTC.
 inline const absl::Time kNow = absl::FromCivil(
@@ -41,11 +41,10 @@ inline absl::Duration D(const google::protobuf::Duration& d) {
   return absl::Seconds(d.seconds()) + absl::Nanoseconds(d.nanos());
 }
 
-inline v1::Interaction Make(v1::InteractionKind kind, v1::Direction direction,
-                            absl::Time at,
-                            std::initializer_list<absl::string_view> topics = {},
-                            common::v1::Outcome outcome =
-                                common::v1::OUTCOME_UNSPECIFIED) {
+inline v1::Interaction Make(
+    v1::InteractionKind kind, v1::Direction direction, absl::Time at,
+    std::initializer_list<absl::string_view> topics = {},
+    common::v1::Outcome outcome = common::v1::OUTCOME_UNSPECIFIED) {
   v1::Interaction i;
   i.set_contact_id("c-1");
   i.set_kind(kind);
@@ -56,8 +55,8 @@ inline v1::Interaction Make(v1::InteractionKind kind, v1::Direction direction,
   return i;
 }
 
-inline v1::Interaction Sent(absl::Time at,
-                            std::initializer_list<absl::string_view> topics = {}) {
+inline v1::Interaction Sent(
+    absl::Time at, std::initializer_list<absl::string_view> topics = {}) {
   return Make(v1::INTERACTION_KIND_EMAIL_SENT, v1::DIRECTION_OUTBOUND, at,
               topics);
 }
@@ -115,6 +114,9 @@ inline v1::Profile DeriveAt(const common::v1::Contact& contact,
   return p;
 }
 
+const v1::Interest* FindInterest(const v1::Profile&& p,
+                                 absl::string_view topic) = delete;
+
 inline bool HasGap(const v1::Profile& p, v1::KnowledgeGapCode code) {
   for (const v1::KnowledgeGap& g : p.knowledge_gaps()) {
     if (g.code() == code) return true;
@@ -122,6 +124,7 @@ inline bool HasGap(const v1::Profile& p, v1::KnowledgeGapCode code) {
   return false;
 }
 
+// Points into `p`: keep the profile alive while using the result.
 inline const v1::Interest* FindInterest(const v1::Profile& p,
                                         absl::string_view topic) {
   for (const v1::Interest& i : p.interests()) {
@@ -141,4 +144,4 @@ inline common::v1::ContactInsight Insight(common::v1::InsightKind kind,
   return insight;
 }
 
-}  // namespace rapport::profile::model::testing
+}  // namespace rapport::profile::model::test_util

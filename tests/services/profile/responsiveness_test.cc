@@ -7,11 +7,10 @@
 #include "services/profile/model/derive.h"
 #include "tests/services/profile/model_test_util.h"
 
-namespace rapport::profile::model {
+namespace rapport::profile::model::test_util {
 namespace {
 
 using ::testing::ElementsAre;
-using namespace ::rapport::profile::model::testing;  // NOLINT(google-build-using-namespace)
 
 absl::Time At(int day, int hour, int minute = 0) {
   return absl::FromCivil(absl::CivilMinute(2025, 5, day, hour, minute),
@@ -19,7 +18,8 @@ absl::Time At(int day, int hour, int minute = 0) {
 }
 
 TEST(ResponsivenessTest, NoTouchesGiveThePrior) {
-  const v1::Responsiveness r = DeriveAt(BaseContact(), History{}).responsiveness();
+  const v1::Responsiveness r =
+      DeriveAt(BaseContact(), History{}).responsiveness();
   EXPECT_DOUBLE_EQ(r.reply_rate(), 0.05);
   EXPECT_DOUBLE_EQ(r.prior_reply_rate(), 0.05);
   EXPECT_EQ(r.touches(), 0);
@@ -73,25 +73,25 @@ TEST(ResponsivenessTest, ConversationsTheyStartedCannotPushTheRateAboveOne) {
 }
 
 TEST(ResponsivenessTest, CountsEveryKindOfReplyTheProtoDefines) {
-  v1::Interaction connected = Make(v1::INTERACTION_KIND_CALL,
-                                   v1::DIRECTION_OUTBOUND, kNow - Days(5));
+  v1::Interaction connected =
+      Make(v1::INTERACTION_KIND_CALL, v1::DIRECTION_OUTBOUND, kNow - Days(5));
   connected.mutable_duration()->set_seconds(300);
   const History h = Fold({
-      Sent(kNow - Days(9)),                                          // touch
+      Sent(kNow - Days(9)),  // touch
       Make(v1::INTERACTION_KIND_CALL, v1::DIRECTION_OUTBOUND,
-           kNow - Days(8)),                                          // touch
+           kNow - Days(8)),  // touch
       Make(v1::INTERACTION_KIND_LINKEDIN_MESSAGE, v1::DIRECTION_OUTBOUND,
-           kNow - Days(7)),                                          // touch
+           kNow - Days(7)),  // touch
       Make(v1::INTERACTION_KIND_LINKEDIN_MESSAGE, v1::DIRECTION_INBOUND,
-           kNow - Days(6)),                                          // reply
-      connected,                                                     // both
+           kNow - Days(6)),  // reply
+      connected,             // both
       Make(v1::INTERACTION_KIND_CALL, v1::DIRECTION_INBOUND,
            kNow - Days(4)),                                          // reply
       Meeting(kNow - Days(3)),                                       // reply
       Reported(kNow - Days(2), common::v1::OUTCOME_POSITIVE_REPLY),  // reply
       Reported(kNow - Days(1), common::v1::OUTCOME_NO_REPLY),        // neither
       Make(v1::INTERACTION_KIND_EVENT, v1::DIRECTION_INBOUND,
-           kNow - Days(1)),                                          // neither
+           kNow - Days(1)),  // neither
   });
   const v1::Responsiveness r = DeriveAt(BaseContact(), h).responsiveness();
   EXPECT_EQ(r.touches(), 4);
@@ -127,21 +127,22 @@ TEST(ResponsivenessTest, ScheduledMeetingsDoNotCountAsReplyTime) {
 
 TEST(ResponsivenessTest, NoBestHoursWithFewerThanThreeTimedReplies) {
   const History h = Fold({Replied(At(1, 14)), Replied(At(2, 14))});
-  EXPECT_TRUE(DeriveAt(BaseContact(), h).responsiveness().best_hours_utc().empty());
+  EXPECT_TRUE(
+      DeriveAt(BaseContact(), h).responsiveness().best_hours_utc().empty());
 }
 
 TEST(ResponsivenessTest, BestHoursNeedTwoRepliesInTheHour) {
-  const History h = Fold({Replied(At(1, 14)), Replied(At(2, 14, 30)),
-                          Replied(At(3, 9))});
+  const History h =
+      Fold({Replied(At(1, 14)), Replied(At(2, 14, 30)), Replied(At(3, 9))});
   EXPECT_THAT(DeriveAt(BaseContact(), h).responsiveness().best_hours_utc(),
               ElementsAre(14));
 }
 
 TEST(ResponsivenessTest, BestHoursAreMostRepliesFirstAtMostThree) {
   const History h = Fold({
-      Replied(At(1, 8)),  Replied(At(2, 8)),                       // 2 at 08
+      Replied(At(1, 8)), Replied(At(2, 8)),                        // 2 at 08
       Replied(At(1, 16)), Replied(At(2, 16)), Replied(At(3, 16)),  // 3 at 16
-      Replied(At(4, 7)),  Replied(At(5, 7)),                       // 2 at 07
+      Replied(At(4, 7)), Replied(At(5, 7)),                        // 2 at 07
       Replied(At(4, 20)), Replied(At(5, 20)),                      // 2 at 20
       Replied(At(6, 11)),                                          // 1 at 11
   });
@@ -150,4 +151,4 @@ TEST(ResponsivenessTest, BestHoursAreMostRepliesFirstAtMostThree) {
 }
 
 }  // namespace
-}  // namespace rapport::profile::model
+}  // namespace rapport::profile::model::test_util

@@ -8,13 +8,12 @@
 #include "services/profile/model/derive.h"
 #include "tests/services/profile/model_test_util.h"
 
-namespace rapport::profile::model {
+namespace rapport::profile::model::test_util {
 namespace {
 
 using ::testing::AllOf;
 using ::testing::HasSubstr;
 using ::testing::Not;
-using namespace ::rapport::profile::model::testing;  // NOLINT(google-build-using-namespace)
 
 TEST(StageTest, UnknownWithoutInteractions) {
   const v1::Profile p = DeriveAt(BaseContact(), History{});
@@ -23,7 +22,8 @@ TEST(StageTest, UnknownWithoutInteractions) {
 }
 
 TEST(StageTest, UnknownWhenOnlyBouncesWereRecorded) {
-  const History h = Fold({Reported(kNow - Days(1), common::v1::OUTCOME_BOUNCED)});
+  const History h =
+      Fold({Reported(kNow - Days(1), common::v1::OUTCOME_BOUNCED)});
   EXPECT_EQ(DeriveAt(BaseContact(), h).stage(),
             common::v1::BUYING_STAGE_UNKNOWN);
 }
@@ -60,9 +60,9 @@ TEST(StageTest, UnawareAfterTouchesMovesToProblemAwareOnFirstReply) {
 TEST(StageTest, ProblemAwareFromStatedChallengeInsight) {
   common::v1::Contact c = BaseContact();
   History h;
-  ApplyInsight(Insight(common::v1::INSIGHT_KIND_CHALLENGE, "rep churn",
-                       kNow - Days(2)),
-               kNow, &c, &h);
+  ApplyInsight(
+      Insight(common::v1::INSIGHT_KIND_CHALLENGE, "rep churn", kNow - Days(2)),
+      kNow, &c, &h);
   const v1::Profile p = DeriveAt(c, h);
   EXPECT_EQ(p.stage(), common::v1::BUYING_STAGE_PROBLEM_AWARE);
   EXPECT_THAT(p.stage_reason(), HasSubstr("stated a challenge or priority"));
@@ -86,24 +86,24 @@ TEST(StageTest, ExploringAfterOneMeeting) {
 }
 
 TEST(StageTest, ExploringAfterConnectedCall) {
-  v1::Interaction call = Make(v1::INTERACTION_KIND_CALL, v1::DIRECTION_OUTBOUND,
-                              kNow - Days(1));
+  v1::Interaction call =
+      Make(v1::INTERACTION_KIND_CALL, v1::DIRECTION_OUTBOUND, kNow - Days(1));
   call.mutable_duration()->set_seconds(600);
   EXPECT_EQ(DeriveAt(BaseContact(), Fold({call})).stage(),
             common::v1::BUYING_STAGE_EXPLORING);
 }
 
 TEST(StageTest, UnansweredCallIsOnlyATouch) {
-  const v1::Interaction call = Make(v1::INTERACTION_KIND_CALL,
-                                    v1::DIRECTION_OUTBOUND, kNow - Days(1));
+  const v1::Interaction call =
+      Make(v1::INTERACTION_KIND_CALL, v1::DIRECTION_OUTBOUND, kNow - Days(1));
   EXPECT_EQ(DeriveAt(BaseContact(), Fold({call})).stage(),
             common::v1::BUYING_STAGE_UNAWARE);
 }
 
 TEST(StageTest, MeetingBookedIsExploringNotEvaluating) {
-  const History h = Fold({Sent(kNow - Days(4)),
-                          Reported(kNow - Days(3),
-                                   common::v1::OUTCOME_MEETING_BOOKED)});
+  const History h =
+      Fold({Sent(kNow - Days(4)),
+            Reported(kNow - Days(3), common::v1::OUTCOME_MEETING_BOOKED)});
   EXPECT_EQ(DeriveAt(BaseContact(), h).stage(),
             common::v1::BUYING_STAGE_EXPLORING);
 }
@@ -149,7 +149,8 @@ TEST(StageTest, DecidingMovesToCustomerOnRenewalTopic) {
   FoldInteraction(Sent(kNow - Days(1), {"Renewal 2026"}), &h);
   const v1::Profile p = DeriveAt(BaseContact(), h);
   EXPECT_EQ(p.stage(), common::v1::BUYING_STAGE_CUSTOMER);
-  EXPECT_THAT(p.stage_reason(), HasSubstr("'renewal 2026' came up on 2025-06-01"));
+  EXPECT_THAT(p.stage_reason(),
+              HasSubstr("'renewal 2026' came up on 2025-06-01"));
 }
 
 TEST(StageTest, CustomerFromCrmLifecycleField) {
@@ -180,8 +181,8 @@ TEST(StageTest, TopicCustomerChurnDoesNotMakeThemACustomer) {
 }
 
 TEST(StageTest, RecentEvidenceWinsOverOlderLaterStage) {
-  const History h = Fold({Meeting(kNow - Days(200), {"contract"}),
-                          Replied(kNow - Days(10))});
+  const History h =
+      Fold({Meeting(kNow - Days(200), {"contract"}), Replied(kNow - Days(10))});
   EXPECT_EQ(DeriveAt(BaseContact(), h).stage(),
             common::v1::BUYING_STAGE_PROBLEM_AWARE);
 }
@@ -197,17 +198,17 @@ TEST(StageTest, OlderEvidenceUsedWhenTheWindowIsQuiet) {
 }
 
 TEST(StageTest, DeclineWithoutEngagementIsUnaware) {
-  const History h = Fold({Sent(kNow - Days(5)),
-                          Replied(kNow - Days(4), {"pricing"},
-                                  common::v1::OUTCOME_NEGATIVE_REPLY)});
+  const History h =
+      Fold({Sent(kNow - Days(5)), Replied(kNow - Days(4), {"pricing"},
+                                          common::v1::OUTCOME_NEGATIVE_REPLY)});
   const v1::Profile p = DeriveAt(BaseContact(), h);
   EXPECT_EQ(p.stage(), common::v1::BUYING_STAGE_UNAWARE);
   EXPECT_THAT(p.stage_reason(), HasSubstr("Declined on 2025-05-29"));
 }
 
 TEST(StageTest, WindowIsConfigurable) {
-  const History h = Fold({Replied(kNow - Days(40), {"demo"}),
-                          Sent(kNow - Days(1))});
+  const History h =
+      Fold({Replied(kNow - Days(40), {"demo"}), Sent(kNow - Days(1))});
   DeriveOptions options;
   options.stage_window = Days(30);
   EXPECT_THAT(DeriveAt(BaseContact(), h, kNow, options).stage_reason(),
@@ -233,4 +234,4 @@ TEST(StageTest, NeverUnspecified) {
 }
 
 }  // namespace
-}  // namespace rapport::profile::model
+}  // namespace rapport::profile::model::test_util

@@ -5,6 +5,7 @@
 #include "services/profile/model/validate.h"
 
 #include <cmath>
+#include <cstdint>
 #include <string>
 
 #include "absl/status/status.h"
@@ -14,13 +15,11 @@
 #include "gtest/gtest.h"
 #include "tests/services/profile/model_test_util.h"
 
-namespace rapport::profile::model {
+namespace rapport::profile::model::test_util {
 namespace {
 
 using ::testing::HasSubstr;
 using ::testing::Not;
-using ::testing::StartsWith;
-using namespace ::rapport::profile::model::testing;  // NOLINT(google-build-using-namespace)
 
 // Matches an INVALID_ARGUMENT whose message starts with "<field>: ".
 MATCHER_P(FailsOn, field, "") {
@@ -155,8 +154,8 @@ TEST(ValidateContactTest, OptionalNamesMayBeEmptyButNotTooLong) {
 
 TEST(ValidateContactTest, EmailSyntaxWithoutEchoingTheAddress) {
   common::v1::Contact c = BaseContact();
-  for (const char* good : {"a@b.c", "mitch.grant+crm@acme.co.uk",
-                           "x@sub.domain.example"}) {
+  for (const char* good :
+       {"a@b.c", "mitch.grant+crm@acme.co.uk", "x@sub.domain.example"}) {
     c.set_email(good);
     EXPECT_THAT(CheckContact(c), IsOk()) << good;
   }
@@ -258,9 +257,9 @@ TEST(ValidateContactTest, TimeZoneMustBeKnownAndSafe) {
     c.set_time_zone(good);
     EXPECT_THAT(CheckContact(c), IsOk()) << good;
   }
-  for (const char* bad : {"Mars/Olympus_Mons", "../../etc/passwd",
-                          "/usr/share/zoneinfo/UTC", "localtime",
-                          "Europe//Madrid"}) {
+  for (const char* bad :
+       {"Mars/Olympus_Mons", "../../etc/passwd", "/usr/share/zoneinfo/UTC",
+        "localtime", "Europe//Madrid"}) {
     c.set_time_zone(bad);
     EXPECT_THAT(CheckContact(c), FailsOn("contact.time_zone")) << bad;
   }
@@ -270,7 +269,8 @@ TEST(ValidateContactTest, TimeZoneMustBeKnownAndSafe) {
 
 TEST(ValidateContactTest, LocaleMustBeABcp47Tag) {
   common::v1::Contact c = BaseContact();
-  for (const char* good : {"en", "en-GB", "zh-Hant-TW", "es-419", "x-private"}) {
+  for (const char* good :
+       {"en", "en-GB", "zh-Hant-TW", "es-419", "x-private"}) {
     c.set_locale(good);
     EXPECT_THAT(CheckContact(c), IsOk()) << good;
   }
@@ -336,7 +336,8 @@ TEST(ValidateContactTest, PathPrefixFollowsTheCaller) {
   EXPECT_THAT(relative, FailsOn("email"));
   EXPECT_EQ(ViolationReason(relative),
             "is not an email address: it needs exactly one '@'");
-  EXPECT_THAT(ValidateContact(c, kNow, "recipient"), FailsOn("recipient.email"));
+  EXPECT_THAT(ValidateContact(c, kNow, "recipient"),
+              FailsOn("recipient.email"));
 }
 
 TEST(ValidateContactTest, OutputOnlyTimesAreIgnored) {
@@ -402,7 +403,8 @@ TEST(ValidateInteractionTest, Ids) {
     i = GoodInteraction();
     i.GetReflection()->SetString(&i, i.GetDescriptor()->FindFieldByName(field),
                                  "no good");
-    EXPECT_THAT(CheckInteraction(i), FailsOn(absl::StrCat("interaction.", field)));
+    EXPECT_THAT(CheckInteraction(i),
+                FailsOn(absl::StrCat("interaction.", field)));
   }
 }
 
@@ -424,10 +426,12 @@ TEST(ValidateInteractionTest, KindAndDirectionAreRequiredKnownAndConsistent) {
   EXPECT_THAT(CheckInteraction(i), FailsOn("interaction.direction"));
 }
 
-TEST(ValidateInteractionTest, OccurredAtWithinFiveMinutesAheadAndFiveYearsBack) {
+TEST(ValidateInteractionTest,
+     OccurredAtWithinFiveMinutesAheadAndFiveYearsBack) {
   v1::Interaction i = GoodInteraction();
   i.clear_occurred_at();
-  EXPECT_EQ(CheckInteraction(i).message(), "interaction.occurred_at: is required");
+  EXPECT_EQ(CheckInteraction(i).message(),
+            "interaction.occurred_at: is required");
   *i.mutable_occurred_at() = Ts(kNow + absl::Minutes(5));
   EXPECT_THAT(CheckInteraction(i), IsOk());
   *i.mutable_occurred_at() = Ts(kNow + absl::Minutes(6));
@@ -437,7 +441,8 @@ TEST(ValidateInteractionTest, OccurredAtWithinFiveMinutesAheadAndFiveYearsBack) 
   *i.mutable_occurred_at() = Ts(kNow - Days(365 * 5 + 3));
   EXPECT_THAT(CheckInteraction(i).message(), HasSubstr("5 years in the past"));
   i.mutable_occurred_at()->set_seconds(253402300800);  // year 10000
-  EXPECT_THAT(CheckInteraction(i).message(), HasSubstr("not a valid timestamp"));
+  EXPECT_THAT(CheckInteraction(i).message(),
+              HasSubstr("not a valid timestamp"));
   *i.mutable_occurred_at() = Ts(kNow);
   i.mutable_occurred_at()->set_nanos(1000000000);
   EXPECT_THAT(CheckInteraction(i), FailsOn("interaction.occurred_at"));
@@ -490,9 +495,9 @@ TEST(ValidateInteractionTest, OutcomeKnownAndRequiredForOutcomeReports) {
 TEST(ValidateInteractionTest, DurationBetweenZeroAnd24Hours) {
   v1::Interaction i =
       Make(v1::INTERACTION_KIND_MEETING, v1::DIRECTION_OUTBOUND, kNow);
-  i.mutable_duration()->set_seconds(24 * 3600);
+  i.mutable_duration()->set_seconds(int64_t{24} * 3600);
   EXPECT_THAT(CheckInteraction(i), IsOk());
-  i.mutable_duration()->set_seconds(24 * 3600 + 1);
+  i.mutable_duration()->set_seconds(int64_t{24} * 3600 + 1);
   EXPECT_THAT(CheckInteraction(i), FailsOn("interaction.duration"));
   i.mutable_duration()->set_seconds(-1);
   EXPECT_THAT(CheckInteraction(i), FailsOn("interaction.duration"));
@@ -535,9 +540,9 @@ TEST(ValidateInsightTest, TextLimitsDependOnKind) {
                                       std::string(1025, 'x')),
                               kNow),
               FailsOn("insight.text"));
-  EXPECT_THAT(ValidateInsight(Insight(common::v1::INSIGHT_KIND_OTHER, "a\x02"),
-                              kNow),
-              FailsOn("insight.text"));
+  EXPECT_THAT(
+      ValidateInsight(Insight(common::v1::INSIGHT_KIND_OTHER, "a\x02"), kNow),
+      FailsOn("insight.text"));
   EXPECT_THAT(ValidateInsight(Insight(common::v1::INSIGHT_KIND_PREFERRED_NAME,
                                       std::string(257, 'n')),
                               kNow),
@@ -613,4 +618,4 @@ TEST(ViolationTest, OtherStatusesHaveNoField) {
 }
 
 }  // namespace
-}  // namespace rapport::profile::model
+}  // namespace rapport::profile::model::test_util

@@ -59,7 +59,7 @@ Profile MitchProfile() {
   f->set_touches_14d(3);
   f->set_replies_14d(0);
   f->set_fatigued(true);
-  f->mutable_recommended_wait()->set_seconds(5 * 86400);
+  f->mutable_recommended_wait()->set_seconds(int64_t{5} * 86400);
   *f->mutable_next_contact_after() = ToProto(Day(2024, 5, 10, 14));
   f->set_reason("3 emails in 14 days and no reply since May 1: wait 5 days");
   auto* gap = p.add_knowledge_gaps();
@@ -84,7 +84,9 @@ TEST(FormatProfileTest, ReadsLikeABriefingForASeller) {
   EXPECT_THAT(
       text,
       HasSubstr("- opened a new distribution hub in Denver (2024-03-02)"));
-  EXPECT_THAT(text, HasSubstr("rep onboarding 3.2, sales coaching 1.1"));
+  EXPECT_THAT(text, HasSubstr("top interests    3.2  rep onboarding (4 "
+                              "mentions)\n                   1.1  sales "
+                              "coaching\n"));
   EXPECT_THAT(text,
               HasSubstr("reply rate 12% (2 replies / 5 touches, prior 5.0%)"));
   EXPECT_THAT(text, HasSubstr("median reply time 1d 3h"));
@@ -118,7 +120,15 @@ TEST(FormatProfileTest, EmptyProfileSaysWhatIsUnknown) {
   EXPECT_THAT(text, HasSubstr("top interests    none learned yet"));
   EXPECT_THAT(text, HasSubstr("reply rate 5.0% (the prior 5.0%: no touches"));
   EXPECT_THAT(text, HasSubstr("median reply time unknown"));
-  EXPECT_THAT(text, HasSubstr("ok to write now"));
+  // No timing advice for someone who must not be contacted.
+  EXPECT_THAT(text, HasSubstr("0 replies in 14 days · do not contact"));
+  EXPECT_THAT(text, Not(HasSubstr("ok to write")));
+  EXPECT_THAT(FormatProfileSummary(p), HasSubstr("DO NOT CONTACT"));
+  EXPECT_THAT(FormatProfileSummary(p), Not(HasSubstr("ok to write")));
+
+  p.mutable_contact()->set_do_not_contact(false);
+  EXPECT_THAT(FormatProfile(p), HasSubstr("ok to write now"));
+  EXPECT_THAT(FormatProfileSummary(p), HasSubstr("ok to write"));
 }
 
 TEST(FormatProfileSummaryTest, OneLine) {

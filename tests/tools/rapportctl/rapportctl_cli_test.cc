@@ -236,7 +236,7 @@ class RapportctlTest : public ::testing::Test {
   }
 
   std::string WriteFile(const std::string& name, const std::string& text) {
-    const std::string path = absl::StrCat(dir_, "/", getpid(), "_", name);
+    std::string path = absl::StrCat(dir_, "/", getpid(), "_", name);
     std::ofstream(path, std::ios::binary) << text;
     return path;
   }
