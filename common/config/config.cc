@@ -45,6 +45,12 @@ const SettingInfo kSettings[] = {
      "name expected in the server certificate, if not the target host"},
     {"RAPPORT_MAX_MESSAGE_BYTES", "max-message-bytes",
      "largest gRPC message accepted, in bytes"},
+    {"RAPPORT_RULES_FILE", "rules-file",
+     "scoring rules textproto (reloaded on SIGHUP)"},
+    {"RAPPORT_RESPECT_LEXICON_FILE", "respect-lexicon-file",
+     "respect-check lexicon textproto (reloaded on SIGHUP)"},
+    {"RAPPORT_MESSAGE_TTL_DAYS", "message-ttl-days",
+     "days scoring keeps each message's signals for outcomes and digests"},
     {"RAPPORT_DRAIN_SECONDS", "drain-seconds",
      "on SIGTERM, how long in-flight calls may finish before exit"},
 };
@@ -145,6 +151,14 @@ absl::Status Apply(const SettingInfo& s, const std::string& value, Config& c) {
     auto n = ParseInt(s, value, 1024, 64 << 20);
     if (!n.ok()) return n.status();
     c.max_message_bytes = *n;
+  } else if (env == "RAPPORT_RULES_FILE") {
+    c.rules_file = value;
+  } else if (env == "RAPPORT_RESPECT_LEXICON_FILE") {
+    c.respect_lexicon_file = value;
+  } else if (env == "RAPPORT_MESSAGE_TTL_DAYS") {
+    auto n = ParseInt(s, value, 1, 3650);
+    if (!n.ok()) return n.status();
+    c.message_ttl = absl::Hours(24 * *n);
   } else if (env == "RAPPORT_DRAIN_SECONDS") {
     auto n = ParseInt(s, value, 0, 3600);
     if (!n.ok()) return n.status();

@@ -62,6 +62,13 @@ struct Config {
   TlsConfig tls;
   int max_message_bytes = 4 << 20;
   absl::Duration drain_timeout = absl::Seconds(20);
+  // Data files, reviewed like code and reloaded on SIGHUP. Empty: the copy
+  // in the source tree the binary was built from.
+  std::string rules_file;            // scoring rules (RulesFile textproto)
+  std::string respect_lexicon_file;  // respect check (RespectLexicon)
+  // How long scoring keeps a message's signals and findings for outcomes
+  // that arrive later and for digests.
+  absl::Duration message_ttl = absl::Hours(24 * 180);
 };
 
 // One row of the settings table: the source of both the flag parser and the

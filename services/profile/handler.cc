@@ -37,9 +37,8 @@ google::protobuf::Timestamp ToProto(absl::Time t) {
 }
 
 absl::Status NotFound(absl::string_view field, absl::string_view id) {
-  return absl::NotFoundError(absl::StrCat(field, ": no contact \"",
-                                          absl::CEscape(id),
-                                          "\" in this tenant"));
+  return absl::NotFoundError(absl::StrCat(
+      field, ": no contact \"", absl::CEscape(id), "\" in this tenant"));
 }
 
 // Profile without its bookkeeping, to tell whether a re-derivation changed
@@ -78,8 +77,8 @@ absl::BitGen& BitGen() {
 }
 
 std::string NewInteractionId() {
-  return absl::StrCat("ix-", absl::Hex(absl::Uniform<uint64_t>(BitGen()),
-                                       absl::kZeroPad16));
+  return absl::StrCat(
+      "ix-", absl::Hex(absl::Uniform<uint64_t>(BitGen()), absl::kZeroPad16));
 }
 
 bool EqualsIgnoringCase(absl::string_view a, absl::string_view b) {
@@ -138,12 +137,11 @@ ProfileMetrics::ProfileMetrics(prometheus::Registry& registry)
                     .Help("")
                     .Register(registry)
                     .Add({{"result", "unchanged"}})),
-      interactions_recorded(
-          prometheus::BuildCounter()
-              .Name("rapport_profile_interactions_total")
-              .Help("RecordInteraction calls, by result")
-              .Register(registry)
-              .Add({{"result", "recorded"}})),
+      interactions_recorded(prometheus::BuildCounter()
+                                .Name("rapport_profile_interactions_total")
+                                .Help("RecordInteraction calls, by result")
+                                .Register(registry)
+                                .Add({{"result", "recorded"}})),
       interactions_duplicate(prometheus::BuildCounter()
                                  .Name("rapport_profile_interactions_total")
                                  .Help("")
@@ -195,8 +193,7 @@ v1::Profile ProfileHandler::DeriveProfile(const ContactRecord& record,
                                           int64_t version, absl::Time now) {
   const absl::Time start = absl::Now();
   v1::Profile profile;
-  model::Derive(record.contact, record.history, now, options_.derive,
-                &profile);
+  model::Derive(record.contact, record.history, now, options_.derive, &profile);
   profile.set_version(version);
   *profile.mutable_updated_at() = ToProto(now);
   metrics_.derivation_seconds.Observe(
@@ -291,19 +288,18 @@ absl::Status ProfileHandler::UpsertContact(
     // Bad input is answered before any I/O, even with Redis down.
     RETURN_IF_ERROR(model::ValidateContact(incoming, options_.now()));
   }
-  ASSIGN_OR_RETURN(
-      MutateResult result,
-      Mutate(tenant, incoming.id(), /*create=*/true,
-             [&](ContactRecord* record, bool exists) {
-               // A full replace was validated above; a masked one is
-               // validated once merged with what is stored.
-               return ApplyUpsert(incoming, request.update_mask(), "contact",
-                                  !full_replace, options_.now(), record,
-                                  exists);
-             }));
-  (result.created ? metrics_.created
-                  : result.changed ? metrics_.updated
-                                   : metrics_.unchanged)
+  ASSIGN_OR_RETURN(MutateResult result,
+                   Mutate(tenant, incoming.id(), /*create=*/true,
+                          [&](ContactRecord* record, bool exists) {
+                            // A full replace was validated above; a masked one
+                            // is validated once merged with what is stored.
+                            return ApplyUpsert(incoming, request.update_mask(),
+                                               "contact", !full_replace,
+                                               options_.now(), record, exists);
+                          }));
+  (result.created   ? metrics_.created
+   : result.changed ? metrics_.updated
+                    : metrics_.unchanged)
       .Increment();
   *response->mutable_profile() = std::move(result.profile);
   response->set_created(result.created);
@@ -330,9 +326,9 @@ absl::Status ProfileHandler::GetProfile(absl::string_view tenant,
   if (!record.has_value()) return NotFound("contact_id", request.contact_id());
   v1::Profile fresh = DeriveProfile(*record, record->version, now);
   if (SameDerivedContent(fresh, stored->profile)) {
-    RETURN_IF_ERROR(store_.Touch(tenant, request.contact_id(),
-                                 record->version, now)
-                        .status());
+    RETURN_IF_ERROR(
+        store_.Touch(tenant, request.contact_id(), record->version, now)
+            .status());
     *response = std::move(stored->profile);
     return absl::OkStatus();
   }
@@ -362,15 +358,13 @@ absl::Status ProfileHandler::RecordInteraction(
              [&](ContactRecord* record, bool) -> absl::StatusOr<bool> {
                v1::Interaction copy = interaction;
                *copy.mutable_recorded_at() = ToProto(options_.now());
-               duplicate =
-                   !model::FoldInteraction(copy, &record->history,
-                                           options_.derive);
+               duplicate = !model::FoldInteraction(copy, &record->history,
+                                                   options_.derive);
                if (duplicate) return false;
                model::ApplyInteractionToContact(copy, &record->contact);
                return true;
              }));
-  (duplicate ? metrics_.interactions_duplicate
-             : metrics_.interactions_recorded)
+  (duplicate ? metrics_.interactions_duplicate : metrics_.interactions_recorded)
       .Increment();
   response->set_interaction_id(interaction.id());
   response->set_profile_version(result.profile.version());
@@ -392,8 +386,8 @@ absl::Status ProfileHandler::RecordInsight(
       Mutate(tenant, insight.contact_id(), /*create=*/false,
              [&](ContactRecord* record, bool) -> absl::StatusOr<bool> {
                const model::InsightEffect effect = model::ApplyInsight(
-                   insight, options_.now(), &record->contact,
-                   &record->history, options_.derive);
+                   insight, options_.now(), &record->contact, &record->history,
+                   options_.derive);
                duplicate = effect.duplicate;
                return !effect.duplicate;
              }));
@@ -480,9 +474,9 @@ absl::Status ProfileHandler::ListProfiles(
       if (response->profiles_size() == page_size) {
         const bool nothing_after = exhausted && i + 1 == profiles.size();
         if (!nothing_after) {
-          response->set_next_page_token(EncodePageToken(
-              response->profiles(page_size - 1).contact().id(),
-              request.filter()));
+          response->set_next_page_token(
+              EncodePageToken(response->profiles(page_size - 1).contact().id(),
+                              request.filter()));
         }
         return absl::OkStatus();
       }
@@ -514,17 +508,16 @@ absl::Status ProfileHandler::ImportBatch(
     absl::string_view tenant, const v1::ImportContactsRequest& request,
     int64_t first_index, v1::ImportContactsResponse* response) {
   if (request.contacts_size() > kMaxContactsPerImportMessage) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "contacts: at most ", kMaxContactsPerImportMessage,
-        " contacts per ImportContactsRequest message, got ",
-        request.contacts_size(), "; split the batch"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("contacts: at most ", kMaxContactsPerImportMessage,
+                     " contacts per ImportContactsRequest message, got ",
+                     request.contacts_size(), "; split the batch"));
   }
   // A bad mask is a bad request, not a bad row.
   {
     common::v1::Contact probe;
-    RETURN_IF_ERROR(ApplyContactUpdate(common::v1::Contact(),
-                                       request.update_mask(), "update_mask",
-                                       &probe));
+    RETURN_IF_ERROR(ApplyContactUpdate(
+        common::v1::Contact(), request.update_mask(), "update_mask", &probe));
   }
   const absl::Time now = options_.now();
   const bool full_replace = request.update_mask().paths().empty();

@@ -4,14 +4,14 @@
 // and the pure model: validate, load, compute, store, answer (STYLE.md #1).
 // No gRPC types here; service.cc adapts these to the callback API.
 
+#include <prometheus/counter.h>
+#include <prometheus/histogram.h>
+#include <prometheus/registry.h>
+
 #include <cstdint>
 #include <functional>
 #include <string>
 #include <vector>
-
-#include <prometheus/counter.h>
-#include <prometheus/histogram.h>
-#include <prometheus/registry.h>
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
@@ -99,8 +99,8 @@ class ProfileHandler {
   using Change =
       std::function<absl::StatusOr<bool>(ContactRecord* record, bool exists)>;
   absl::StatusOr<MutateResult> Mutate(absl::string_view tenant,
-                                      absl::string_view contact_id,
-                                      bool create, const Change& change);
+                                      absl::string_view contact_id, bool create,
+                                      const Change& change);
 
   // Derives the profile of `record` as of `now`, for version `version`.
   v1::Profile DeriveProfile(const ContactRecord& record, int64_t version,

@@ -18,9 +18,9 @@ constexpr int64_t kMaxImportContacts = 100'000;
 
 absl::Status RequireWrite(const auth::Principal& principal) {
   if (principal.CanWrite()) return absl::OkStatus();
-  return absl::PermissionDeniedError(absl::StrCat(
-      "the API key's role \"", principal.role,
-      "\" may only read; use a key with role writer or admin"));
+  return absl::PermissionDeniedError(
+      absl::StrCat("the API key's role \"", principal.role,
+                   "\" may only read; use a key with role writer or admin"));
 }
 
 // Reads ImportContacts messages one at a time and stores each before asking
@@ -101,11 +101,11 @@ grpc::ServerReadReactor<v1::ImportContactsRequest>*
 ProfileServiceImpl::ImportContacts(grpc::CallbackServerContext* ctx,
                                    v1::ImportContactsResponse* response) {
   std::string tenant;
-  const absl::Status status = server::Guarded(
-      *ctx, auth_, "ImportContacts", [&](const auth::Principal& p) {
-        tenant = p.tenant;
-        return RequireWrite(p);
-      });
+  const absl::Status status = server::Guarded(*ctx, auth_, "ImportContacts",
+                                              [&](const auth::Principal& p) {
+                                                tenant = p.tenant;
+                                                return RequireWrite(p);
+                                              });
   if (!status.ok()) {
     return new server::FinishedReadReactor<v1::ImportContactsRequest>(
         ToGrpcStatus(status));

@@ -150,8 +150,8 @@ absl::StatusOr<bool> ProfileStore::CompareAndSet(absl::string_view tenant,
                                                  const ContactRecord& record,
                                                  const v1::Profile& profile,
                                                  absl::Time derived_at) {
-  auto results = CompareAndSetMany(tenant, {Write{&record, &profile}},
-                                   derived_at);
+  auto results =
+      CompareAndSetMany(tenant, {Write{&record, &profile}}, derived_at);
   if (!results.ok()) return results.status();
   return (*results)[0];
 }
@@ -219,8 +219,7 @@ absl::StatusOr<std::vector<v1::Profile>> ProfileStore::Scan(
     bool* exhausted, std::string* last_id) {
   auto index = ContactIndexKey(tenant);
   if (!index.ok()) return index.status();
-  const std::string min =
-      after_id.empty() ? "-" : absl::StrCat("(", after_id);
+  const std::string min = after_id.empty() ? "-" : absl::StrCat("(", after_id);
   auto ids = pool_.Command(
       {"ZRANGEBYLEX", *index, min, "+", "LIMIT", "0", absl::StrCat(limit)});
   if (!ids.ok()) return ids.status();
@@ -268,8 +267,8 @@ absl::StatusOr<int> ProfileStore::Delete(absl::string_view tenant,
   if (!key.ok()) return key.status();
   auto index = ContactIndexKey(tenant);
   if (!index.ok()) return index.status();
-  auto replies = delete_.Run(
-      pool_, {{"2", *key, *index, std::string(contact_id)}});
+  auto replies =
+      delete_.Run(pool_, {{"2", *key, *index, std::string(contact_id)}});
   if (!replies.ok()) return replies.status();
   auto n = (*replies)[0].AsInteger();
   if (!n.ok()) return n.status();

@@ -31,8 +31,8 @@
 #include "absl/time/time.h"
 #include "common/redis/pool.h"
 #include "rapport/common/v1/common.pb.h"
-#include "services/profile/keys.h"
 #include "rapport/profile/v1/profile.pb.h"
+#include "services/profile/keys.h"
 #include "services/profile/model/derive.h"
 
 namespace rapport::profile {
@@ -43,7 +43,6 @@ struct ContactRecord {
   common::v1::Contact contact;
   model::History history;
 };
-
 
 class ProfileStore {
  public:

@@ -134,7 +134,8 @@ TEST_F(ProfileStoreTest, UpsertCreatesThenBumpsVersionOnlyOnChange) {
 
   auto same = Upsert(Mitch());
   EXPECT_FALSE(same.created());
-  EXPECT_EQ(same.profile().version(), 1) << "an identical upsert changes nothing";
+  EXPECT_EQ(same.profile().version(), 1)
+      << "an identical upsert changes nothing";
 
   auto c = Mitch();
   c.set_title("CRO");
