@@ -39,8 +39,8 @@ absl::StatusOr<ProfileSource::Fetched> ProfileSource::Fetch(
           "contact_id: no contact \"", absl::CEscape(contact_id),
           "\" in this tenant; upsert it first or send an inline recipient"));
     }
-    out.unavailable = reply.ok() ? absl::DataLossError("unreadable profile")
-                                 : reply.status();
+    out.unavailable =
+        reply.ok() ? absl::DataLossError("unreadable profile") : reply.status();
     return out;
   }
   grpc::ClientContext ctx;

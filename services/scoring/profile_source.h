@@ -9,11 +9,11 @@
 // report (degradation PROFILE_UNAVAILABLE): a profile-service outage never
 // fails a scoring request.
 
+#include <grpcpp/grpcpp.h>
+
 #include <memory>
 #include <optional>
 #include <string>
-
-#include <grpcpp/grpcpp.h>
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"

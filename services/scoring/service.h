@@ -1,8 +1,12 @@
 #pragma once
 
+#include <memory>
+#include <string>
+
 #include "common/auth/auth.h"
 #include "common/server/server.h"
 #include "rapport/scoring/v1/scoring.grpc.pb.h"
+#include "services/scoring/handler.h"
 
 namespace rapport::scoring {
 
@@ -10,7 +14,7 @@ namespace rapport::scoring {
 // protos/rapport/scoring/v1/scoring.proto).
 class ScoringServiceImpl final : public v1::ScoringService::CallbackService {
  public:
-  explicit ScoringServiceImpl(server::Runtime& runtime);
+  ScoringServiceImpl(const auth::Authenticator& auth, ScoringHandler& handler);
 
   grpc::ServerUnaryReactor* ScoreMessage(grpc::CallbackServerContext* ctx,
                                          const v1::ScoreMessageRequest* request,
@@ -26,6 +30,7 @@ class ScoringServiceImpl final : public v1::ScoringService::CallbackService {
 
  private:
   const auth::Authenticator& auth_;
+  ScoringHandler& handler_;
 };
 
 }  // namespace rapport::scoring

@@ -1,0 +1,527 @@
+#include "services/scoring/handler.h"
+
+#include <algorithm>
+#include <utility>
+#include <vector>
+
+#include "absl/container/flat_hash_set.h"
+#include "absl/random/random.h"
+#include "absl/strings/escaping.h"
+#include "absl/strings/str_cat.h"
+#include "common/auth/auth.h"
+#include "common/status/macros.h"
+#include "services/profile/model/text.h"
+#include "services/profile/model/validate.h"
+
+namespace rapport::scoring {
+namespace {
+
+constexpr size_t kMaxBodyBytes = 64 * 1024;
+constexpr size_t kMaxSubjectBytes = 1024;
+constexpr int kMaxProductNames = 32;
+constexpr size_t kMaxNameBytes = 256;
+
+google::protobuf::Timestamp ToProto(absl::Time t) {
+  google::protobuf::Timestamp ts;
+  const int64_t micros = absl::ToUnixMicros(t);
+  ts.set_seconds(micros / 1'000'000);
+  ts.set_nanos(static_cast<int32_t>(micros % 1'000'000) * 1000);
+  return ts;
+}
+
+absl::BitGen& BitGen() {
+  thread_local absl::BitGen gen;
+  return gen;
+}
+
+std::string NewMessageId() {
+  return absl::StrCat(
+      "msg-", absl::Hex(absl::Uniform<uint64_t>(BitGen()), absl::kZeroPad16),
+      absl::Hex(absl::Uniform<uint64_t>(BitGen()), absl::kZeroPad16));
+}
+
+absl::Status Invalid(absl::string_view field, absl::string_view what) {
+  return absl::InvalidArgumentError(absl::StrCat(field, ": ", what));
+}
+
+absl::Status CheckText(absl::string_view field, absl::string_view text,
+                       size_t max_bytes) {
+  if (text.size() > max_bytes) {
+    return Invalid(field, absl::StrCat(text.size(), " bytes; at most ",
+                                       max_bytes, " are accepted"));
+  }
+  if (!profile::model::IsValidUtf8(text)) {
+    return Invalid(field, "not valid UTF-8; send the text as UTF-8");
+  }
+  return absl::OkStatus();
+}
+
+// Sparse signals by rule id, for storage.
+void ToStored(const engine::Signals& signals,
+              const engine::CompiledRules& rules,
+              google::protobuf::RepeatedPtrField<store::Signal>* out) {
+  for (size_t i = 0; i < signals.x.size() && i < rules.size(); ++i) {
+    if (signals.x[i] == 0) continue;
+    store::Signal* s = out->Add();
+    s->set_rule_id(rules.rule(i).id);
+    s->set_value(signals.x[i]);
+  }
+}
+
+// Dense signals aligned with `rules` (rules unknown to them are zero).
+engine::Signals FromStored(
+    const google::protobuf::RepeatedPtrField<store::Signal>& stored,
+    const engine::CompiledRules& rules) {
+  engine::Signals signals;
+  signals.x.assign(rules.size(), 0.0);
+  for (const store::Signal& s : stored) {
+    const int i = rules.FindRule(s.rule_id());
+    if (i >= 0) signals.x[static_cast<size_t>(i)] = s.value();
+  }
+  return signals;
+}
+
+}  // namespace
+
+ScoringMetrics::ScoringMetrics(prometheus::Registry& registry)
+    : score(prometheus::BuildHistogram()
+                .Name("rapport_scoring_score")
+                .Help("Scores given to drafts (0-100)")
+                .Register(registry)
+                .Add({},
+                     prometheus::Histogram::BucketBoundaries{
+                         10, 20, 30, 40, 50, 60, 70, 80, 90, 100})),
+      engine_seconds(
+          prometheus::BuildHistogram()
+              .Name("rapport_scoring_engine_seconds")
+              .Help("Time the engine took to score one draft")
+              .Register(registry)
+              .Add({},
+                   prometheus::Histogram::BucketBoundaries{
+                       5e-6, 1e-5, 2e-5, 5e-5, 1e-4, 2e-4, 5e-4, 1e-3, 5e-3})),
+      cache_hit(prometheus::BuildCounter()
+                    .Name("rapport_scoring_cache_total")
+                    .Help("Score cache look-ups, by result")
+                    .Register(registry)
+                    .Add({{"result", "hit"}})),
+      cache_miss(prometheus::BuildCounter()
+                     .Name("rapport_scoring_cache_total")
+                     .Help("")
+                     .Register(registry)
+                     .Add({{"result", "miss"}})),
+      profile_unavailable(
+          prometheus::BuildCounter()
+              .Name("rapport_scoring_profile_unavailable_total")
+              .Help("Drafts scored without the recipient's profile because "
+                    "neither the cache nor profile-service could answer")
+              .Register(registry)
+              .Add({})),
+      model_unavailable(prometheus::BuildCounter()
+                            .Name("rapport_scoring_model_unavailable_total")
+                            .Help("Drafts scored with the default weights "
+                                  "because the model could not be read")
+                            .Register(registry)
+                            .Add({})),
+      outcome_applied(prometheus::BuildCounter()
+                          .Name("rapport_scoring_outcomes_total")
+                          .Help("RecordOutcome calls, by result")
+                          .Register(registry)
+                          .Add({{"result", "learned"}})),
+      outcome_duplicate(prometheus::BuildCounter()
+                            .Name("rapport_scoring_outcomes_total")
+                            .Help("")
+                            .Register(registry)
+                            .Add({{"result", "duplicate"}})),
+      outcome_not_learned(prometheus::BuildCounter()
+                              .Name("rapport_scoring_outcomes_total")
+                              .Help("")
+                              .Register(registry)
+                              .Add({{"result", "not_learned"}})),
+      model_conflicts(prometheus::BuildCounter()
+                          .Name("rapport_scoring_model_conflicts_total")
+                          .Help("Model updates retried because another "
+                                "replica wrote first")
+                          .Register(registry)
+                          .Add({})),
+      model_version(prometheus::BuildGauge()
+                        .Name("rapport_scoring_model_version")
+                        .Help("Highest model version this replica has used "
+                              "or written")
+                        .Register(registry)
+                        .Add({})),
+      rules_reloaded(prometheus::BuildCounter()
+                         .Name("rapport_scoring_rules_reloads_total")
+                         .Help("Rules file reloads, by result")
+                         .Register(registry)
+                         .Add({{"result", "applied"}})),
+      rules_rejected(prometheus::BuildCounter()
+                         .Name("rapport_scoring_rules_reloads_total")
+                         .Help("")
+                         .Register(registry)
+                         .Add({{"result", "rejected"}})),
+      findings_(prometheus::BuildCounter()
+                    .Name("rapport_scoring_findings_total")
+                    .Help("Findings reported, by rule id")
+                    .Register(registry)) {}
+
+void ScoringMetrics::CountFinding(const std::string& rule_id) {
+  prometheus::Counter* counter = nullptr;
+  {
+    absl::MutexLock lock(&mu_);
+    auto [it, inserted] = by_rule_.try_emplace(rule_id, nullptr);
+    if (inserted) it->second = &findings_.Add({{"rule_id", rule_id}});
+    counter = it->second;
+  }
+  counter->Increment();
+}
+
+absl::Status ValidateScoreRequest(const v1::ScoreMessageRequest& request,
+                                  absl::Time now) {
+  if (!request.has_message()) {
+    return Invalid("message",
+                   "required: the draft to score (channel, "
+                   "subject, body)");
+  }
+  const v1::Draft& draft = request.message();
+  RETURN_IF_ERROR(CheckText("message.body", draft.body(), kMaxBodyBytes));
+  if (absl::StripAsciiWhitespace(draft.body()).empty()) {
+    return Invalid("message.body", "empty; paste the draft to score");
+  }
+  RETURN_IF_ERROR(
+      CheckText("message.subject", draft.subject(), kMaxSubjectBytes));
+  if (!common::v1::Channel_IsValid(draft.channel())) {
+    return Invalid("message.channel", "unknown channel");
+  }
+  switch (request.recipient_source_case()) {
+    case v1::ScoreMessageRequest::kContactId:
+      RETURN_IF_ERROR(
+          profile::model::ValidateId("contact_id", request.contact_id()));
+      break;
+    case v1::ScoreMessageRequest::kRecipient:
+      RETURN_IF_ERROR(profile::model::ValidateContact(request.recipient(), now,
+                                                      "recipient"));
+      break;
+    case v1::ScoreMessageRequest::RECIPIENT_SOURCE_NOT_SET:
+      break;
+  }
+  const common::v1::Sender& sender = request.sender();
+  RETURN_IF_ERROR(
+      profile::model::ValidateOptionalId("sender.rep_id", sender.rep_id()));
+  RETURN_IF_ERROR(
+      CheckText("sender.company_name", sender.company_name(), kMaxNameBytes));
+  if (sender.product_names_size() > kMaxProductNames) {
+    return Invalid("sender.product_names",
+                   absl::StrCat("at most ", kMaxProductNames, " names"));
+  }
+  for (int i = 0; i < sender.product_names_size(); ++i) {
+    RETURN_IF_ERROR(CheckText(absl::StrCat("sender.product_names[", i, "]"),
+                              sender.product_names(i), kMaxNameBytes));
+  }
+  RETURN_IF_ERROR(
+      profile::model::ValidateOptionalId("message_id", request.message_id()));
+  RETURN_IF_ERROR(
+      profile::model::ValidateOptionalId("template_id", request.template_id()));
+  RETURN_IF_ERROR(
+      profile::model::ValidateOptionalId("campaign_id", request.campaign_id()));
+  RETURN_IF_ERROR(
+      profile::model::ValidateOptionalId("request_id", request.request_id()));
+  return absl::OkStatus();
+}
+
+std::string CacheKey(const v1::ScoreMessageRequest& request,
+                     const profile::v1::Profile* profile,
+                     absl::string_view rules_version, int64_t model_version) {
+  // Exact bytes, not a normalised text: the cached findings' offsets must
+  // point into this very draft.
+  std::string material;
+  material.reserve(request.message().body().size() + 256);
+  const auto add = [&material](absl::string_view part) {
+    absl::StrAppend(&material, part.size(), ":", part, ";");
+  };
+  add(absl::StrCat(request.message().channel()));
+  add(request.message().subject());
+  add(request.message().body());
+  add(request.sender().SerializeAsString());
+  if (profile == nullptr) {
+    add("no-recipient");
+  } else if (request.has_recipient()) {
+    add(absl::StrCat("inline:", request.recipient().SerializeAsString()));
+  } else {
+    add(absl::StrCat("contact:", request.contact_id(), "@",
+                     profile->version()));
+  }
+  add(rules_version);
+  add(absl::StrCat(model_version));
+  const std::string hex = auth::Sha256Hex(material);
+  return hex.substr(0, 40);
+}
+
+ScoringHandler::ScoringHandler(
+    ScoringStore& store, ProfileSource& profiles, ScoringMetrics& metrics,
+    std::shared_ptr<const engine::CompiledRules> rules, ScoringOptions options)
+    : store_(store),
+      profiles_(profiles),
+      metrics_(metrics),
+      options_(std::move(options)),
+      rules_(std::move(rules)) {}
+
+void ScoringHandler::SetRules(
+    std::shared_ptr<const engine::CompiledRules> rules) {
+  absl::MutexLock lock(&rules_mu_);
+  rules_ = std::move(rules);
+}
+
+std::shared_ptr<const engine::CompiledRules> ScoringHandler::rules() const {
+  absl::MutexLock lock(&rules_mu_);
+  return rules_;
+}
+
+absl::StatusOr<engine::ModelWeights> ScoringHandler::LoadWeights(
+    absl::string_view tenant, const engine::CompiledRules& rules) {
+  ASSIGN_OR_RETURN(std::optional<v1::Model> model, store_.LoadModel(tenant));
+  if (!model.has_value()) return engine::DefaultWeights(rules);
+  return engine::FromModelProto(*model, rules);
+}
+
+std::shared_ptr<const engine::ModelWeights> ScoringHandler::Weights(
+    absl::string_view tenant,
+    const std::shared_ptr<const engine::CompiledRules>& rules, bool* degraded) {
+  const absl::Time now = options_.now();
+  std::shared_ptr<const engine::ModelWeights> cached;
+  {
+    absl::MutexLock lock(&models_mu_);
+    auto it = models_.find(tenant);
+    if (it != models_.end() && it->second.rules_version == rules->version()) {
+      if (now - it->second.checked_at < options_.model_poll) {
+        return it->second.weights;
+      }
+      cached = it->second.weights;
+    }
+  }
+  // Due for a check: one HGET of the version, the whole model only when it
+  // changed.
+  absl::StatusOr<int64_t> version = store_.ModelVersion(tenant);
+  if (version.ok() && cached != nullptr && cached->version == *version) {
+    absl::MutexLock lock(&models_mu_);
+    models_[tenant].checked_at = now;
+    return cached;
+  }
+  absl::StatusOr<engine::ModelWeights> loaded =
+      version.ok() ? LoadWeights(tenant, *rules)
+                   : absl::StatusOr<engine::ModelWeights>(version.status());
+  if (!loaded.ok()) {
+    *degraded = true;
+    metrics_.model_unavailable.Increment();
+    if (cached != nullptr) return cached;
+    return std::make_shared<const engine::ModelWeights>(
+        engine::DefaultWeights(*rules));
+  }
+  auto weights =
+      std::make_shared<const engine::ModelWeights>(*std::move(loaded));
+  metrics_.model_version.Set(std::max(metrics_.model_version.Value(),
+                                      static_cast<double>(weights->version)));
+  absl::MutexLock lock(&models_mu_);
+  models_[tenant] = CachedModel{weights, rules->version(), now};
+  return weights;
+}
+
+absl::Status ScoringHandler::ScoreMessage(
+    absl::string_view tenant, const v1::ScoreMessageRequest& request,
+    v1::ScoreReport* report) {
+  const absl::Time now = options_.now();
+  RETURN_IF_ERROR(ValidateScoreRequest(request, now));
+  const std::shared_ptr<const engine::CompiledRules> rules = this->rules();
+
+  // The recipient.
+  std::vector<v1::Degradation> degradations;
+  std::optional<profile::v1::Profile> profile;
+  std::string contact_id;
+  if (request.has_recipient()) {
+    profile = engine::ProfileFromContact(request.recipient());
+    contact_id = request.recipient().id();
+    degradations.push_back(v1::DEGRADATION_INLINE_RECIPIENT);
+  } else if (!request.contact_id().empty()) {
+    contact_id = request.contact_id();
+    ASSIGN_OR_RETURN(ProfileSource::Fetched fetched,
+                     profiles_.Fetch(tenant, contact_id));
+    if (fetched.profile.has_value()) {
+      profile = std::move(fetched.profile);
+    } else {
+      degradations.push_back(v1::DEGRADATION_PROFILE_UNAVAILABLE);
+      metrics_.profile_unavailable.Increment();
+    }
+  }
+
+  bool model_degraded = false;
+  const std::shared_ptr<const engine::ModelWeights> weights =
+      Weights(tenant, rules, &model_degraded);
+  if (model_degraded) degradations.push_back(v1::DEGRADATION_MODEL_UNAVAILABLE);
+
+  // Cached, or scored now. A degraded answer is never cached.
+  const bool cacheable = degradations.empty() ||
+                         (degradations.size() == 1 &&
+                          degradations[0] == v1::DEGRADATION_INLINE_RECIPIENT);
+  const std::string cache_key = CacheKey(request, profile ? &*profile : nullptr,
+                                         rules->version(), weights->version);
+  store::CacheEntry entry;
+  bool hit = false;
+  if (cacheable) {
+    absl::StatusOr<std::optional<store::CacheEntry>> cached =
+        store_.LoadCache(tenant, cache_key);
+    if (cached.ok() && cached->has_value()) {
+      entry = **std::move(cached);
+      hit = true;
+    }
+  }
+  if (hit) {
+    metrics_.cache_hit.Increment();
+  } else {
+    if (cacheable) metrics_.cache_miss.Increment();
+    engine::ScoreInput in;
+    in.draft = &request.message();
+    in.profile = profile ? &*profile : nullptr;
+    in.sender = &request.sender();
+    engine::Signals signals;
+    const absl::Time start = absl::Now();
+    *entry.mutable_report() = engine::Score(in, *rules, *weights, &signals);
+    metrics_.engine_seconds.Observe(absl::ToDoubleSeconds(absl::Now() - start));
+    ToStored(signals, *rules, entry.mutable_signals());
+  }
+
+  *report = entry.report();
+  report->set_message_id(request.message_id().empty() ? NewMessageId()
+                                                      : request.message_id());
+  *report->mutable_scored_at() = ToProto(now);
+  report->set_cached(hit);
+  for (v1::Degradation d : degradations) report->add_degradations(d);
+  report->set_request_id(request.request_id());
+  report->set_contact_id(contact_id);
+  report->set_template_id(request.template_id());
+  report->set_campaign_id(request.campaign_id());
+
+  store::MessageRecord record;
+  *record.mutable_signals() = entry.signals();
+  record.set_rules_version(rules->version());
+  record.set_contact_id(contact_id);
+  record.set_template_id(request.template_id());
+  record.set_campaign_id(request.campaign_id());
+  record.set_channel(request.message().channel());
+  absl::flat_hash_set<std::string> fired;
+  for (const v1::Finding& f : report->findings()) {
+    if (fired.insert(f.rule_id()).second)
+      record.add_fired_rule_ids(f.rule_id());
+    metrics_.CountFinding(f.rule_id());
+  }
+  record.set_score(report->score());
+  *record.mutable_scored_at() = report->scored_at();
+  record.set_model_version(weights->version);
+  RETURN_IF_ERROR(store_.SaveScored(tenant, report->message_id(), record,
+                                    cache_key,
+                                    cacheable && !hit ? &entry : nullptr));
+  metrics_.score.Observe(report->score());
+  return absl::OkStatus();
+}
+
+absl::Status ScoringHandler::RecordOutcome(
+    absl::string_view tenant, const v1::RecordOutcomeRequest& request,
+    v1::RecordOutcomeResponse* response) {
+  RETURN_IF_ERROR(
+      profile::model::ValidateId("message_id", request.message_id()));
+  if (request.outcome() == common::v1::OUTCOME_UNSPECIFIED ||
+      !common::v1::Outcome_IsValid(request.outcome())) {
+    return Invalid("outcome",
+                   "required: what happened (e.g. "
+                   "OUTCOME_MEETING_BOOKED, OUTCOME_NO_REPLY)");
+  }
+  RETURN_IF_ERROR(
+      profile::model::ValidateOptionalId("feedback_id", request.feedback_id()));
+  ASSIGN_OR_RETURN(std::optional<store::MessageRecord> record,
+                   store_.LoadMessage(tenant, request.message_id()));
+  if (!record.has_value()) {
+    return absl::NotFoundError(absl::StrCat(
+        "message_id: no scored message \"", absl::CEscape(request.message_id()),
+        "\" (never scored here, or scored longer ago than the retention "
+        "period); retrying will not help"));
+  }
+  response->set_contact_id(record->contact_id());
+  response->set_template_id(record->template_id());
+  response->set_campaign_id(record->campaign_id());
+  *response->mutable_fired_rule_ids() = record->fired_rule_ids();
+  response->set_channel(record->channel());
+
+  const std::shared_ptr<const engine::CompiledRules> rules = this->rules();
+  const std::optional<bool> label = engine::LabelForOutcome(request.outcome());
+  if (!label.has_value()) {
+    // A bounce says nothing about the text: nothing to learn.
+    metrics_.outcome_not_learned.Increment();
+    ASSIGN_OR_RETURN(int64_t version, store_.ModelVersion(tenant));
+    response->set_model_version(version);
+    return absl::OkStatus();
+  }
+  if (!request.feedback_id().empty()) {
+    ASSIGN_OR_RETURN(bool seen,
+                     store_.OutcomeSeen(tenant, request.feedback_id()));
+    if (seen) {
+      metrics_.outcome_duplicate.Increment();
+      ASSIGN_OR_RETURN(int64_t version, store_.ModelVersion(tenant));
+      response->set_model_version(version);
+      response->set_duplicate(true);
+      return absl::OkStatus();
+    }
+  }
+
+  const engine::Signals signals = FromStored(record->signals(), *rules);
+  const engine::LearnOptions learn = engine::LearnOptions::FromRules(*rules);
+  for (int attempt = 0; attempt < options_.max_learn_attempts; ++attempt) {
+    ASSIGN_OR_RETURN(engine::ModelWeights weights, LoadWeights(tenant, *rules));
+    const int64_t expected = weights.version;
+    engine::Learn(signals, *label, learn, &weights);
+    weights.version = expected + 1;
+    v1::Model model = engine::ToModelProto(weights, *rules);
+    model.set_version(expected + 1);
+    *model.mutable_updated_at() = ToProto(options_.now());
+    ASSIGN_OR_RETURN(ScoringStore::CasResult result,
+                     store_.CompareAndSetModel(tenant, expected, model,
+                                               request.feedback_id()));
+    switch (result) {
+      case ScoringStore::CasResult::kApplied:
+        metrics_.outcome_applied.Increment();
+        metrics_.model_version.Set(std::max(metrics_.model_version.Value(),
+                                            static_cast<double>(expected + 1)));
+        response->set_applied(true);
+        response->set_model_version(expected + 1);
+        return absl::OkStatus();
+      case ScoringStore::CasResult::kDuplicate:
+        metrics_.outcome_duplicate.Increment();
+        response->set_duplicate(true);
+        response->set_model_version(expected);
+        return absl::OkStatus();
+      case ScoringStore::CasResult::kConflict:
+        metrics_.model_conflicts.Increment();
+        absl::SleepFor(absl::Microseconds(absl::Uniform<int>(
+            BitGen(), 0, std::min(20'000, 100 << std::min(attempt, 8)) + 1)));
+        break;
+    }
+  }
+  return absl::AbortedError(
+      "the model changed too often while this outcome was being learned; "
+      "retry the call (it is idempotent with a feedback_id)");
+}
+
+absl::Status ScoringHandler::GetModel(absl::string_view tenant,
+                                      const v1::GetModelRequest& request,
+                                      v1::Model* model) {
+  const std::shared_ptr<const engine::CompiledRules> rules = this->rules();
+  ASSIGN_OR_RETURN(std::optional<v1::Model> stored, store_.LoadModel(tenant));
+  engine::ModelWeights weights = stored
+                                     ? engine::FromModelProto(*stored, *rules)
+                                     : engine::DefaultWeights(*rules);
+  *model = engine::ToModelProto(weights, *rules);
+  if (stored) {
+    model->set_version(stored->version());
+    *model->mutable_updated_at() = stored->updated_at();
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace rapport::scoring

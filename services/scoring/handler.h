@@ -1,0 +1,125 @@
+#pragma once
+
+// The request logic of scoring-service over the pure engine: validate, load
+// (profile, model, cache), score, store (message record, cache), answer. No
+// gRPC service types here; service.cc adapts these to the callback API.
+
+#include <prometheus/counter.h>
+#include <prometheus/family.h>
+#include <prometheus/gauge.h>
+#include <prometheus/histogram.h>
+#include <prometheus/registry.h>
+
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "rapport/scoring/v1/scoring.pb.h"
+#include "services/scoring/engine/engine.h"
+#include "services/scoring/profile_source.h"
+#include "services/scoring/store.h"
+
+namespace rapport::scoring {
+
+struct ScoringOptions {
+  // How often a replica checks Redis for a newer model of a tenant: every
+  // replica uses a new version within this long (plus one round trip).
+  absl::Duration model_poll = absl::Seconds(1);
+  int max_learn_attempts = 32;
+  std::function<absl::Time()> now = [] { return absl::Now(); };
+};
+
+class ScoringMetrics {
+ public:
+  explicit ScoringMetrics(prometheus::Registry& registry);
+
+  // Findings by rule id: the label set is the rules file's ids (bounded).
+  void CountFinding(const std::string& rule_id);
+
+  prometheus::Histogram& score;
+  prometheus::Histogram& engine_seconds;
+  prometheus::Counter& cache_hit;
+  prometheus::Counter& cache_miss;
+  prometheus::Counter& profile_unavailable;
+  prometheus::Counter& model_unavailable;
+  prometheus::Counter& outcome_applied;
+  prometheus::Counter& outcome_duplicate;
+  prometheus::Counter& outcome_not_learned;
+  prometheus::Counter& model_conflicts;
+  prometheus::Gauge& model_version;
+  prometheus::Counter& rules_reloaded;
+  prometheus::Counter& rules_rejected;
+
+ private:
+  prometheus::Family<prometheus::Counter>& findings_;
+  absl::Mutex mu_;
+  absl::flat_hash_map<std::string, prometheus::Counter*> by_rule_
+      ABSL_GUARDED_BY(mu_);
+};
+
+class ScoringHandler {
+ public:
+  ScoringHandler(ScoringStore& store, ProfileSource& profiles,
+                 ScoringMetrics& metrics,
+                 std::shared_ptr<const engine::CompiledRules> rules,
+                 ScoringOptions options = {});
+
+  absl::Status ScoreMessage(absl::string_view tenant,
+                            const v1::ScoreMessageRequest& request,
+                            v1::ScoreReport* report);
+  absl::Status RecordOutcome(absl::string_view tenant,
+                             const v1::RecordOutcomeRequest& request,
+                             v1::RecordOutcomeResponse* response);
+  absl::Status GetModel(absl::string_view tenant,
+                        const v1::GetModelRequest& request, v1::Model* model);
+
+  // Hot reload: requests already running finish with the rules they
+  // started with; new ones use `rules`.
+  void SetRules(std::shared_ptr<const engine::CompiledRules> rules);
+  std::shared_ptr<const engine::CompiledRules> rules() const;
+
+ private:
+  // The tenant's current weights for `rules` (cached per tenant, checked
+  // against Redis at most every model_poll). On a Redis failure: the
+  // defaults, and `degraded` set.
+  std::shared_ptr<const engine::ModelWeights> Weights(
+      absl::string_view tenant,
+      const std::shared_ptr<const engine::CompiledRules>& rules,
+      bool* degraded);
+  absl::StatusOr<engine::ModelWeights> LoadWeights(
+      absl::string_view tenant, const engine::CompiledRules& rules);
+
+  ScoringStore& store_;
+  ProfileSource& profiles_;
+  ScoringMetrics& metrics_;
+  ScoringOptions options_;
+
+  mutable absl::Mutex rules_mu_;
+  std::shared_ptr<const engine::CompiledRules> rules_
+      ABSL_GUARDED_BY(rules_mu_);
+
+  struct CachedModel {
+    std::shared_ptr<const engine::ModelWeights> weights;
+    std::string rules_version;
+    absl::Time checked_at;
+  };
+  absl::Mutex models_mu_;
+  absl::flat_hash_map<std::string, CachedModel> models_
+      ABSL_GUARDED_BY(models_mu_);
+};
+
+// Checks a ScoreMessageRequest; INVALID_ARGUMENT naming the field.
+absl::Status ValidateScoreRequest(const v1::ScoreMessageRequest& request,
+                                  absl::Time now);
+
+// The key of the score cache for a request whose recipient resolved to
+// `profile` (null: none), under the given rules and model versions.
+std::string CacheKey(const v1::ScoreMessageRequest& request,
+                     const profile::v1::Profile* profile,
+                     absl::string_view rules_version, int64_t model_version);
+
+}  // namespace rapport::scoring

@@ -1,0 +1,72 @@
+#pragma once
+
+// Redis storage of scoring-service. Every key carries the tenant's hash tag:
+//   rapport:{t}:model              HASH  v = version, m = Model bytes
+//   rapport:{t}:msg:<message_id>   STRING MessageRecord bytes, TTL
+//                                  RAPPORT_MESSAGE_TTL_DAYS (180 days)
+//   rapport:{t}:score:<sha256>     STRING CacheEntry bytes, TTL 1 day
+//   rapport:{t}:outcome:<id>       STRING "1": an outcome already learned
+//                                  (feedback id), TTL 30 days
+// The model is written by a compare-and-set script that also records the
+// outcome id, so an outcome is learned at most once and never lost between
+// "claimed" and "learned".
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "common/redis/pool.h"
+#include "rapport/scoring/v1/scoring.pb.h"
+#include "services/scoring/scoring_store.pb.h"
+
+namespace rapport::scoring {
+
+class ScoringStore {
+ public:
+  ScoringStore(redis::Pool& pool, absl::Duration message_ttl);
+
+  // The tenant's model, or nullopt before anything was learned.
+  absl::StatusOr<std::optional<v1::Model>> LoadModel(absl::string_view tenant);
+  // Only the version (0 before anything was learned): the cheap poll.
+  absl::StatusOr<int64_t> ModelVersion(absl::string_view tenant);
+
+  enum class CasResult { kApplied, kConflict, kDuplicate };
+  // Writes `model` (whose version must be expected_version + 1) if the
+  // stored version is still `expected_version`, and marks `outcome_id` as
+  // learned (when not empty) in the same atomic step. kDuplicate: that
+  // outcome was learned before; nothing written.
+  absl::StatusOr<CasResult> CompareAndSetModel(absl::string_view tenant,
+                                               int64_t expected_version,
+                                               const v1::Model& model,
+                                               absl::string_view outcome_id);
+  // Whether an outcome id was already learned.
+  absl::StatusOr<bool> OutcomeSeen(absl::string_view tenant,
+                                   absl::string_view outcome_id);
+
+  absl::StatusOr<std::optional<store::MessageRecord>> LoadMessage(
+      absl::string_view tenant, absl::string_view message_id);
+  absl::StatusOr<std::optional<store::CacheEntry>> LoadCache(
+      absl::string_view tenant, absl::string_view cache_key);
+
+  // Stores a scored message's record and, when `cache` is set, the cache
+  // entry, in one round trip.
+  absl::Status SaveScored(absl::string_view tenant,
+                          absl::string_view message_id,
+                          const store::MessageRecord& record,
+                          absl::string_view cache_key,
+                          const store::CacheEntry* cache);
+
+ private:
+  absl::StatusOr<std::string> ScriptSha(bool reload);
+
+  redis::Pool& pool_;
+  const absl::Duration message_ttl_;
+  absl::Mutex mu_;
+  std::string cas_sha_ ABSL_GUARDED_BY(mu_);
+};
+
+}  // namespace rapport::scoring
