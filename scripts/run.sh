@@ -110,6 +110,13 @@ demo() {
   echo
   echo "== what a seller should know before writing to Mitchell Grant"
   "${ctl[@]}" contact get demo-mitch-grant
+  local score=("$BIN/rapportctl" --scoring-addr "127.0.0.1:${GRPC[scoring-service]}" score
+               --contact demo-mitch-grant --sender-company "Blah Inc" --product Blah)
+  echo
+  echo "== seed 004's message to him, scored (deploy/demo/drafts/mitch_bob_blah.txt)"
+  "${score[@]}" --subject "Quick question" --body-file deploy/demo/drafts/mitch_bob_blah.txt
+  echo "== a rewrite about him, scored (deploy/demo/drafts/mitch_caring.txt)"
+  "${score[@]}" --subject "Ramp time for the Denver hub" --body-file deploy/demo/drafts/mitch_caring.txt
 }
 
 case "${1:-start}" in
