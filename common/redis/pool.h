@@ -44,7 +44,8 @@
 //
 // Calls block the calling thread for one round trip; see DESIGN.md
 // "Performance notes" before calling from a gRPC callback thread on a hot
-// path (pipeline, or batch from a dedicated thread).
+// path: AsyncClient (async_client.h) batches from dedicated connection
+// threads instead.
 
 #include <cstddef>
 #include <cstdint>
@@ -59,6 +60,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "common/redis/connection.h"
 #include "common/redis/redis_url.h"
 #include "common/redis/reply.h"
 
@@ -147,17 +149,14 @@ class Pool {
   const PoolOptions& options() const { return options_; }
 
  private:
-  class Connection;
-  struct Batch;
+  using Connection = internal::Connection;
 
   explicit Pool(PoolOptions options);
 
-  absl::StatusOr<std::vector<Reply>> Run(Batch& batch);
+  absl::StatusOr<std::vector<Reply>> Run(internal::RequestEncoder& batch);
   // A connected, healthy connection, or why there is none.
   absl::StatusOr<std::unique_ptr<Connection>> Checkout(absl::Time deadline);
   void Return(std::unique_ptr<Connection> conn, bool healthy);
-  absl::StatusOr<std::unique_ptr<Connection>> Dial();
-  absl::Status Unavailable(absl::string_view why) const;
 
   const PoolOptions options_;
   const std::string redacted_;  // endpoint.Redacted(), cached for messages
@@ -165,13 +164,8 @@ class Pool {
   mutable absl::Mutex mu_;
   std::vector<std::unique_ptr<Connection>> idle_ ABSL_GUARDED_BY(mu_);
   int in_use_ ABSL_GUARDED_BY(mu_) = 0;
-  // Dial backoff state.
-  int dial_failures_ ABSL_GUARDED_BY(mu_) = 0;
-  absl::Duration backoff_ ABSL_GUARDED_BY(mu_);
-  absl::Time next_dial_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
-  bool probing_ ABSL_GUARDED_BY(mu_) = false;
-  std::string last_dial_error_ ABSL_GUARDED_BY(mu_);
-  uint64_t rng_state_ ABSL_GUARDED_BY(mu_);  // for backoff jitter
+  internal::DialBackoff backoff_ ABSL_GUARDED_BY(mu_);
+  bool probing_ ABSL_GUARDED_BY(mu_) = false;  // One dial at a time in backoff.
 };
 
 }  // namespace rapport::redis
