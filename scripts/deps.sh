@@ -8,7 +8,7 @@ PACKAGES=(
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
   libhiredis-dev prometheus-cpp-dev libabsl-dev libssl-dev openssl libre2-dev libcsv-dev
   libgtest-dev libgmock-dev libbenchmark-dev
-  redis-server prometheus
+  redis-server prometheus docker-compose
   python3 python3-grpcio python3-protobuf
   clang-format
 )

@@ -103,6 +103,10 @@ absl::StatusOr<std::vector<std::shared_ptr<grpc::Channel>>> MakeChannels(
     grpc::ChannelArguments args;
     args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
     args.SetInt("rapport.loadgen.channel_index", i);
+    // No retries: the load generator reports every failed call as it
+    // happened (MakeChannel's default config would retry UNAVAILABLE).
+    args.SetServiceConfigJSON(
+        R"({"loadBalancingConfig": [{"pick_first": {}}]})");
     auto channel = server::MakeChannel(config, options.target, args);
     if (!channel.ok()) {
       return absl::InvalidArgumentError(

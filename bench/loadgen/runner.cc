@@ -30,8 +30,8 @@ grpc::ByteBuffer ToByteBuffer(const std::string& bytes) {
   return grpc::ByteBuffer(&slice, 1);
 }
 
-// State every slot reads; written only before the slots start, except the
-// two atomics.
+// State every slot reads; written only before the slots start, except
+// `stop`, `active` and `all_done`, which are thread-safe.
 struct Shared {
   const std::string* method = nullptr;
   // Shared by every call: gRPC copies a ByteBuffer by taking a reference to

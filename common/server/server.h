@@ -24,6 +24,7 @@
 #include "common/auth/auth.h"
 #include "common/config/config.h"
 #include "common/metrics/metrics.h"
+#include "common/redis/async_client.h"
 #include "common/redis/pool.h"
 
 namespace rapport::server {
@@ -47,11 +48,16 @@ class Runtime {
   // keeps health NOT_SERVING until it is up.
   redis::Pool* redis() { return redis_.get(); }
 
+  // The pipelined Redis client for hot read paths (one I/O thread per
+  // connection, replies delivered on those threads), or null without Redis.
+  redis::AsyncClient* async_redis() { return async_redis_.get(); }
+
  private:
   config::Config config_;
   std::unique_ptr<metrics::Metrics> metrics_;
   std::unique_ptr<auth::Authenticator> auth_;
   std::unique_ptr<redis::Pool> redis_;
+  std::unique_ptr<redis::AsyncClient> async_redis_;
 };
 
 // A gRPC service and its full name ("rapport.profile.v1.ProfileService"),
@@ -73,6 +79,11 @@ Registration Register(Impl& service) {
 // Redis probes it with PING (DESIGN.md: NOT_SERVING until Redis is
 // reachable), and one without is always SERVING.
 using ReadinessProbe = std::function<absl::Status()>;
+
+// grpc.health.v1 service name that is SERVING whenever the process serves
+// (for liveness probes), unlike "" and the service names, which follow
+// readiness (Redis reachable).
+inline constexpr char kLivenessService[] = "liveness";
 
 // Optional hooks run on the signal thread.
 struct Hooks {

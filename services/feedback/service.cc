@@ -1,45 +1,84 @@
 #include "services/feedback/service.h"
 
+#include <string>
+#include <utility>
+
 #include "common/server/handler.h"
+#include "common/status/macros.h"
 
 namespace rapport::feedback {
+namespace {
 
-using server::NotYetImplemented;
 using server::Unary;
 
-FeedbackServiceImpl::FeedbackServiceImpl(server::Runtime& runtime)
-    : auth_(runtime.auth()) {}
+std::unique_ptr<redis::Pool> MakeWatchPool(server::Runtime& runtime,
+                                           const WatchOptions& options) {
+  const config::Config& config = runtime.config();
+  redis::PoolOptions po;
+  po.endpoint = config.redis;
+  po.size = options.max_watchers;
+  // A blocking read answers within `block`; the usual timeout comes on top.
+  po.command_timeout = options.block + config.redis_timeout;
+  po.connect_timeout = config.redis_timeout;
+  po.observer = &runtime.metrics().redis();
+  return redis::Pool::Create(po);
+}
+
+}  // namespace
+
+FeedbackServiceImpl::FeedbackServiceImpl(
+    server::Runtime& runtime,
+    std::shared_ptr<const respect::RespectChecker> checker,
+    HandlerOptions options, WatchOptions watch_options)
+    : auth_(runtime.auth()),
+      metrics_(runtime.metrics().registry()),
+      store_(*runtime.redis()),
+      handler_(store_, metrics_, std::move(checker), std::move(options)),
+      watch_pool_(MakeWatchPool(runtime, watch_options)),
+      watch_hub_(*watch_pool_, metrics_, watch_options) {}
+
+FeedbackServiceImpl::~FeedbackServiceImpl() = default;
+
+void FeedbackServiceImpl::Shutdown() {
+  watch_hub_.Shutdown();
+  watch_hub_.WaitIdle(watch_hub_.options().block + absl::Seconds(1));
+}
 
 grpc::ServerUnaryReactor* FeedbackServiceImpl::SubmitFeedback(
     grpc::CallbackServerContext* ctx, const v1::SubmitFeedbackRequest* request,
     v1::SubmitFeedbackResponse* response) {
-  return Unary(ctx, auth_, "SubmitFeedback", [](const auth::Principal&) {
-    return NotYetImplemented("SubmitFeedback");
+  return Unary(ctx, auth_, "SubmitFeedback", [&](const auth::Principal& p) {
+    return handler_.SubmitFeedback(p, *request, response);
   });
 }
 
 grpc::ServerUnaryReactor* FeedbackServiceImpl::ListFeedback(
     grpc::CallbackServerContext* ctx, const v1::ListFeedbackRequest* request,
     v1::ListFeedbackResponse* response) {
-  return Unary(ctx, auth_, "ListFeedback", [](const auth::Principal&) {
-    return NotYetImplemented("ListFeedback");
+  return Unary(ctx, auth_, "ListFeedback", [&](const auth::Principal& p) {
+    return handler_.ListFeedback(p.tenant, *request, response);
   });
 }
 
 grpc::ServerWriteReactor<v1::Feedback>* FeedbackServiceImpl::WatchFeedback(
     grpc::CallbackServerContext* ctx, const v1::WatchFeedbackRequest* request) {
-  const absl::Status status =
-      server::Guarded(*ctx, auth_, "WatchFeedback", [](const auth::Principal&) {
-        return NotYetImplemented("WatchFeedback");
+  WatchStart start;
+  const absl::Status status = server::Guarded(
+      *ctx, auth_, "WatchFeedback", [&](const auth::Principal& p) {
+        ASSIGN_OR_RETURN(start, handler_.PrepareWatch(p.tenant, *request));
+        return absl::OkStatus();
       });
-  return new server::FinishedWriteReactor<v1::Feedback>(ToGrpcStatus(status));
+  if (!status.ok()) {
+    return new server::FinishedWriteReactor<v1::Feedback>(ToGrpcStatus(status));
+  }
+  return watch_hub_.Watch(std::move(start));
 }
 
 grpc::ServerUnaryReactor* FeedbackServiceImpl::GetDigest(
     grpc::CallbackServerContext* ctx, const v1::GetDigestRequest* request,
     v1::Digest* response) {
-  return Unary(ctx, auth_, "GetDigest", [](const auth::Principal&) {
-    return NotYetImplemented("GetDigest");
+  return Unary(ctx, auth_, "GetDigest", [&](const auth::Principal& p) {
+    return handler_.GetDigest(p.tenant, *request, response);
   });
 }
 

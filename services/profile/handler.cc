@@ -313,23 +313,33 @@ absl::Status ProfileHandler::GetProfile(absl::string_view tenant,
   ASSIGN_OR_RETURN(auto stored,
                    store_.GetProfile(tenant, request.contact_id()));
   if (!stored.has_value()) return NotFound("contact_id", request.contact_id());
-  const absl::Time now = options_.now();
-  if (now - stored->derived_at < options_.refresh_after) {
+  if (IsFresh(*stored)) {
     *response = std::move(stored->profile);
     return absl::OkStatus();
   }
+  return RefreshProfile(tenant, request.contact_id(), *std::move(stored),
+                        response);
+}
 
+bool ProfileHandler::IsFresh(const ProfileStore::StoredProfile& stored) const {
+  return options_.now() - stored.derived_at < options_.refresh_after;
+}
+
+absl::Status ProfileHandler::RefreshProfile(absl::string_view tenant,
+                                            absl::string_view contact_id,
+                                            ProfileStore::StoredProfile stored,
+                                            v1::Profile* response) {
   // Stale: derive again as of now. Write only if a reader would see a
   // difference (a new version), else just note the derivation time.
+  const absl::Time now = options_.now();
   metrics_.refreshes.Increment();
-  ASSIGN_OR_RETURN(auto record, store_.Load(tenant, request.contact_id()));
-  if (!record.has_value()) return NotFound("contact_id", request.contact_id());
+  ASSIGN_OR_RETURN(auto record, store_.Load(tenant, contact_id));
+  if (!record.has_value()) return NotFound("contact_id", contact_id);
   v1::Profile fresh = DeriveProfile(*record, record->version, now);
-  if (SameDerivedContent(fresh, stored->profile)) {
+  if (SameDerivedContent(fresh, stored.profile)) {
     RETURN_IF_ERROR(
-        store_.Touch(tenant, request.contact_id(), record->version, now)
-            .status());
-    *response = std::move(stored->profile);
+        store_.Touch(tenant, contact_id, record->version, now).status());
+    *response = std::move(stored.profile);
     return absl::OkStatus();
   }
   fresh.set_version(record->version + 1);

@@ -62,6 +62,14 @@ class ProfileHandler {
   absl::Status GetProfile(absl::string_view tenant,
                           const v1::GetProfileRequest& request,
                           v1::Profile* response);
+  // The two halves of GetProfile, for the asynchronous read path: whether a
+  // stored profile can be answered as it is, and the answer for a stale one
+  // (derive again, store if changed; blocking).
+  bool IsFresh(const ProfileStore::StoredProfile& stored) const;
+  absl::Status RefreshProfile(absl::string_view tenant,
+                              absl::string_view contact_id,
+                              ProfileStore::StoredProfile stored,
+                              v1::Profile* response);
   absl::Status RecordInteraction(absl::string_view tenant,
                                  const v1::RecordInteractionRequest& request,
                                  v1::RecordInteractionResponse* response);

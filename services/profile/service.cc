@@ -3,10 +3,12 @@
 #include <exception>
 #include <string>
 
+#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "common/log/log.h"
 #include "common/server/handler.h"
 #include "common/status/macros.h"
+#include "services/profile/model/validate.h"
 
 namespace rapport::profile {
 namespace {
@@ -81,12 +83,51 @@ class ImportReactor final
 
 }  // namespace
 
+WorkQueue::WorkQueue(int threads, size_t max_queued) : max_queued_(max_queued) {
+  for (int i = 0; i < threads; ++i) threads_.emplace_back([this] { Run(); });
+}
+
+WorkQueue::~WorkQueue() {
+  {
+    absl::MutexLock lock(&mu_);
+    stopping_ = true;
+  }
+  for (std::thread& t : threads_) t.join();
+}
+
+bool WorkQueue::Submit(std::function<void()> task) {
+  absl::MutexLock lock(&mu_);
+  if (stopping_ || tasks_.size() >= max_queued_) return false;
+  tasks_.push_back(std::move(task));
+  return true;
+}
+
+void WorkQueue::Run() {
+  while (true) {
+    std::function<void()> task;
+    {
+      absl::MutexLock lock(&mu_);
+      mu_.Await(absl::Condition(
+          +[](WorkQueue* q) ABSL_EXCLUSIVE_LOCKS_REQUIRED(q->mu_) {
+            return q->stopping_ || !q->tasks_.empty();
+          },
+          this));
+      if (tasks_.empty()) return;  // stopping, nothing left
+      task = std::move(tasks_.front());
+      tasks_.pop_front();
+    }
+    task();
+  }
+}
+
 ProfileServiceImpl::ProfileServiceImpl(server::Runtime& runtime,
                                        HandlerOptions options)
     : auth_(runtime.auth()),
+      async_redis_(runtime.async_redis()),
       metrics_(runtime.metrics().registry()),
       store_(*runtime.redis()),
-      handler_(store_, metrics_, std::move(options)) {}
+      handler_(store_, metrics_, std::move(options)),
+      refreshes_(/*threads=*/2, /*max_queued=*/1024) {}
 
 grpc::ServerUnaryReactor* ProfileServiceImpl::UpsertContact(
     grpc::CallbackServerContext* ctx, const v1::UpsertContactRequest* request,
@@ -113,12 +154,73 @@ ProfileServiceImpl::ImportContacts(grpc::CallbackServerContext* ctx,
   return new ImportReactor(handler_, std::move(tenant), response);
 }
 
+// The hot read path: one HMGET through the pipelined AsyncClient, answered
+// from its I/O thread, so no gRPC callback thread ever waits on Redis
+// (DESIGN.md "Performance notes"). A stale profile is re-derived on the
+// refresh workers.
 grpc::ServerUnaryReactor* ProfileServiceImpl::GetProfile(
     grpc::CallbackServerContext* ctx, const v1::GetProfileRequest* request,
     v1::Profile* response) {
-  return Unary(ctx, auth_, "GetProfile", [&](const auth::Principal& p) {
-    return handler_.GetProfile(p.tenant, *request, response);
-  });
+  grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
+  std::string tenant;
+  std::vector<std::string> command;
+  const absl::Status status =
+      server::Guarded(*ctx, auth_, "GetProfile", [&](const auth::Principal& p) {
+        tenant = p.tenant;
+        RETURN_IF_ERROR(model::ValidateId("contact_id", request->contact_id()));
+        ASSIGN_OR_RETURN(command, ProfileStore::GetProfileCommand(
+                                      tenant, request->contact_id()));
+        return absl::OkStatus();
+      });
+  if (!status.ok()) {
+    reactor->Finish(ToGrpcStatus(status));
+    return reactor;
+  }
+  async_redis_->Command(
+      command, [this, reactor, request, response, tenant = std::move(tenant)](
+                   absl::StatusOr<redis::Reply> reply) mutable {
+        absl::StatusOr<std::optional<ProfileStore::StoredProfile>> stored =
+            reply.ok()
+                ? ProfileStore::ParseProfileReply(*reply)
+                : absl::StatusOr<std::optional<ProfileStore::StoredProfile>>(
+                      reply.status());
+        if (!stored.ok()) {
+          reactor->Finish(ToGrpcStatus(stored.status()));
+          return;
+        }
+        if (!stored->has_value()) {
+          reactor->Finish(ToGrpcStatus(absl::NotFoundError(absl::StrCat(
+              "contact_id: no contact \"", absl::CEscape(request->contact_id()),
+              "\" in this tenant"))));
+          return;
+        }
+        if (handler_.IsFresh(**stored)) {
+          *response = std::move((*stored)->profile);
+          reactor->Finish(grpc::Status::OK);
+          return;
+        }
+        auto refresh = [this, reactor, request, response, tenant,
+                        s = **std::move(stored)]() mutable {
+          absl::Status st;
+          try {
+            st = handler_.RefreshProfile(tenant, request->contact_id(),
+                                         std::move(s), response);
+          } catch (const std::exception& e) {
+            log::Error("handler_exception",
+                       {{"rpc", "GetProfile"}, {"what", e.what()}});
+            st = absl::InternalError(
+                "GetProfile failed on an internal error; it is logged as "
+                "handler_exception");
+          }
+          reactor->Finish(ToGrpcStatus(st));
+        };
+        if (!refreshes_.Submit(std::move(refresh))) {
+          reactor->Finish(ToGrpcStatus(absl::ResourceExhaustedError(
+              "too many stale profiles are being refreshed at once; retry "
+              "shortly")));
+        }
+      });
+  return reactor;
 }
 
 grpc::ServerUnaryReactor* ProfileServiceImpl::RecordInteraction(

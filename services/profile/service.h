@@ -1,7 +1,12 @@
 #pragma once
 
+#include <deque>
+#include <functional>
 #include <memory>
+#include <thread>
+#include <vector>
 
+#include "absl/synchronization/mutex.h"
 #include "common/auth/auth.h"
 #include "common/server/server.h"
 #include "rapport/profile/v1/profile.grpc.pb.h"
@@ -9,6 +14,25 @@
 #include "services/profile/store.h"
 
 namespace rapport::profile {
+
+// A few threads for blocking work that must not run on gRPC callback threads
+// or on the Redis client's I/O threads (re-deriving a stale profile).
+// Bounded: Submit() refuses work when `max_queued` tasks wait.
+class WorkQueue {
+ public:
+  WorkQueue(int threads, size_t max_queued);
+  ~WorkQueue();
+  bool Submit(std::function<void()> task);
+
+ private:
+  void Run();
+
+  const size_t max_queued_;
+  absl::Mutex mu_;
+  std::deque<std::function<void()>> tasks_ ABSL_GUARDED_BY(mu_);
+  bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+  std::vector<std::thread> threads_;
+};
 
 // gRPC adapter of rapport.profile.v1.ProfileService: authenticates, checks
 // the caller's role, then hands each call to ProfileHandler. The RPCs are
@@ -42,9 +66,11 @@ class ProfileServiceImpl final : public v1::ProfileService::CallbackService {
 
  private:
   const auth::Authenticator& auth_;
+  redis::AsyncClient* async_redis_;
   ProfileMetrics metrics_;
   ProfileStore store_;
   ProfileHandler handler_;
+  WorkQueue refreshes_;
 };
 
 }  // namespace rapport::profile

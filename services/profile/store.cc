@@ -189,18 +189,21 @@ absl::StatusOr<std::vector<bool>> ProfileStore::CompareAndSetMany(
   return out;
 }
 
-absl::StatusOr<std::optional<ProfileStore::StoredProfile>>
-ProfileStore::GetProfile(absl::string_view tenant,
-                         absl::string_view contact_id) {
+absl::StatusOr<std::vector<std::string>> ProfileStore::GetProfileCommand(
+    absl::string_view tenant, absl::string_view contact_id) {
   auto key = ContactKey(tenant, contact_id);
   if (!key.ok()) return key.status();
-  auto reply = pool_.Command({"HMGET", *key, kProfileField, kDerivedAtField});
-  if (!reply.ok()) return reply.status();
-  if (reply->is_error()) return reply->AsStatus();
-  if (!reply->is_array() || reply->elements().size() != 2) {
+  return std::vector<std::string>{"HMGET", *key, kProfileField,
+                                  kDerivedAtField};
+}
+
+absl::StatusOr<std::optional<ProfileStore::StoredProfile>>
+ProfileStore::ParseProfileReply(const redis::Reply& reply) {
+  if (reply.is_error()) return reply.AsStatus();
+  if (!reply.is_array() || reply.elements().size() != 2) {
     return Corrupt("unexpected reply shape");
   }
-  const auto& e = reply->elements();
+  const auto& e = reply.elements();
   if (e[0].is_nil()) return std::nullopt;
   StoredProfile out;
   int64_t micros = 0;
@@ -212,6 +215,16 @@ ProfileStore::GetProfile(absl::string_view tenant,
   }
   out.derived_at = absl::FromUnixMicros(micros);
   return out;
+}
+
+absl::StatusOr<std::optional<ProfileStore::StoredProfile>>
+ProfileStore::GetProfile(absl::string_view tenant,
+                         absl::string_view contact_id) {
+  auto command = GetProfileCommand(tenant, contact_id);
+  if (!command.ok()) return command.status();
+  auto reply = pool_.Command(*command);
+  if (!reply.ok()) return reply.status();
+  return ParseProfileReply(*reply);
 }
 
 absl::StatusOr<std::vector<v1::Profile>> ProfileStore::Scan(

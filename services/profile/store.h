@@ -81,6 +81,12 @@ class ProfileStore {
   };
   absl::StatusOr<std::optional<StoredProfile>> GetProfile(
       absl::string_view tenant, absl::string_view contact_id);
+  // The command GetProfile sends, and the parse of its reply, for callers
+  // that send it through the AsyncClient.
+  static absl::StatusOr<std::vector<std::string>> GetProfileCommand(
+      absl::string_view tenant, absl::string_view contact_id);
+  static absl::StatusOr<std::optional<StoredProfile>> ParseProfileReply(
+      const redis::Reply& reply);
 
   // Contact ids after `after_id` (exclusive; empty: from the start), in id
   // order, at most `limit`, with their profiles.

@@ -344,7 +344,11 @@ class FeedbackFaultTest(unittest.TestCase):
         self.platform.stop()
 
     def learned(self):
-        return self.c.model().outcomes_learned
+        """Outcomes scoring learned from; -1 while it does not answer."""
+        try:
+            return self.c.model().outcomes_learned
+        except grpc.RpcError:
+            return -1
 
     def test_peer_down_then_back_permanent_failures_and_crash_recovery(self):
         p, c = self.platform, self.c
@@ -382,6 +386,7 @@ class FeedbackFaultTest(unittest.TestCase):
         p["scoring-service"].start()
         fb.start()
         self.assertTrue(wait_for(lambda: fb.health() == "SERVING", 20))
+        self.assertTrue(wait_for(lambda: p["scoring-service"].health() == "SERVING", 20))
         self.assertTrue(wait_for(lambda: self.learned() == base + 2, 60),
                         "the dead consumer's item was not reclaimed")
         self.assertTrue(wait_for(lambda: pending(p) == 0, 10))

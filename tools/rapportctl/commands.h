@@ -28,4 +28,13 @@ int RunInteraction(const config::Config& config, const std::string& verb,
 // import-csv FILE [--batch N] [--dry-run]
 int RunImportCsv(const config::Config& config, Args args);
 
+// feedback submit|list|dead-letters ...
+int RunFeedback(const config::Config& config, const std::string& verb,
+                Args args);
+
+// digest [--team TEAM] [--days N]
+int RunDigest(const config::Config& config, Args args);
+
+int RunScore(const config::Config& config, Args args);
+
 }  // namespace rapport::ctl

@@ -62,9 +62,34 @@ commands:
       Only the columns present are written; an opt-out column only ever
       sets do_not_contact. Exit 1 when any row was rejected.
 
+  feedback submit --team TEAM --author ID (--message-id ID | --template-id ID
+          | --campaign-id ID | --contact-id ID | --about-team TEAM)
+          (--outcome O [--occurred-at TIME] | --rating 1-5 [--comment TEXT]
+          [--tag T]... | --insight KIND --text TEXT | --note-to TEAM --text
+          TEXT) [--key IDEMPOTENCY_KEY] [--validate-only]
+      submits feedback and shows the respect check's warnings, if any
+  feedback list [--team TEAM] [--author ID] [--kind KIND] [--message-id ID
+          ...] [--to-team TEAM] [--since 7d|TIME] [--until TIME]
+          [--flagged true|false] [--page-size N] [--all] [--full]
+      one line per item, newest first
+  feedback dead-letters [--tenant T] [--limit N]
+      items the forwarder gave up on, with the last error (reads Redis:
+      --redis-url / RAPPORT_REDIS_URL)
+  digest [--team TEAM] [--days N]
+      a team's feedback digest over the last N days (default 7, at most
+      92): outcome rates, templates, rule lifts, reviews, notes, respect
+  score --contact ID [--subject S] [--body-file F | --body TEXT]
+        [--channel email|linkedin|call_opener] [--sender-company C]
+        [--product P]...
+      score a draft for one recipient (body from stdin when not given);
+      each finding is shown under the words it is about, with why and
+      what to write instead (--target defaults to RAPPORT_SCORING_ADDR)
+
 common flags of the contact, interaction and import commands:
   --target host:port   profile-service (default RAPPORT_PROFILE_ADDR,
-                       127.0.0.1:50051)
+                       127.0.0.1:50051); for feedback and digest,
+                       feedback-service (default RAPPORT_FEEDBACK_ADDR,
+                       127.0.0.1:50053)
   --timeout-ms N       deadline of each call (default 10000; import-csv:
                        of the whole stream, default 300000)
   --json               print the API's answer as JSON (proto field names)
@@ -97,7 +122,8 @@ int main(int argc, char** argv) {
   }
   const std::string& command = rest[0];
   // Commands with a verb ("contact get") hand the flags after the verb on.
-  const bool has_verb = command == "contact" || command == "interaction";
+  const bool has_verb =
+      command == "contact" || command == "interaction" || command == "feedback";
   const std::string verb = has_verb && rest.size() > 1 ? rest[1] : "";
   rapport::ctl::Args args(std::vector<std::string>(
       rest.begin() + (has_verb && rest.size() > 1 ? 2 : 1), rest.end()));
@@ -119,6 +145,14 @@ int main(int argc, char** argv) {
   if (command == "import-csv") {
     return rapport::ctl::RunImportCsv(config, std::move(args));
   }
+  if (command == "feedback") {
+    return rapport::ctl::RunFeedback(config, verb, std::move(args));
+  }
+  if (command == "digest") {
+    return rapport::ctl::RunDigest(config, std::move(args));
+  }
+  if (command == "score")
+    return rapport::ctl::RunScore(config, std::move(args));
   std::fprintf(stderr, "rapportctl: unknown command \"%s\"\n\n%s",
                command.c_str(), kUsage);
   return 2;

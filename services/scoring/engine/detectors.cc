@@ -16,10 +16,12 @@ using text::TokenKind;
 // The documented detectors (rules/README.md has the prose). Params are
 // looked up by position in the engine, by name in the rules file.
 constexpr DetectorSpec kSpecs[] = {
-    {"self_focus_ratio", Detector::kSelfFocusRatio,
+    {"self_focus_ratio",
+     Detector::kSelfFocusRatio,
      {{"self_words", "recipient_words"}},
      {{{"max_self_share", 0.5}, {"min_self_words", 3}}}},
-    {"recipient_focus", Detector::kRecipientFocus,
+    {"recipient_focus",
+     Detector::kRecipientFocus,
      {{"self_words", "recipient_words"}},
      {{{"min_recipient_share", 0.6}, {"min_recipient_words", 3}}}},
     {"self_opening", Detector::kSelfOpening, {{"self_words"}}, {}},
@@ -32,35 +34,51 @@ constexpr DetectorSpec kSpecs[] = {
     {"paragraph_length", Detector::kParagraphLength, {}, {}},
     {"merge_fields", Detector::kMergeFields, {}, {}},
     {"formal_name", Detector::kFormalName, {}, {}},
-    {"wrong_name", Detector::kWrongName,
-     {{"greeting_words", "generic_salutations", "honorifics"}}, {}},
-    {"no_name", Detector::kNoName,
-     {{"greeting_words", "generic_salutations"}}, {}},
-    {"relevance_missing", Detector::kRelevanceMissing, {{"stopwords"}},
+    {"wrong_name",
+     Detector::kWrongName,
+     {{"greeting_words", "generic_salutations", "honorifics"}},
+     {}},
+    {"no_name",
+     Detector::kNoName,
+     {{"greeting_words", "generic_salutations"}},
+     {}},
+    {"relevance_missing",
+     Detector::kRelevanceMissing,
+     {{"stopwords"}},
      {{{"min_item_share", 0.5}}}},
-    {"relevance_overlap", Detector::kRelevanceOverlap, {{"stopwords"}},
+    {"relevance_overlap",
+     Detector::kRelevanceOverlap,
+     {{"stopwords"}},
      {{{"min_item_share", 0.5}, {"max_items", 3}}}},
     {"knowledge_gap", Detector::kKnowledgeGap, {}, {}},
-    {"question_min", Detector::kQuestionMin,
-     {{"recipient_words", "self_words", "non_genuine_questions"}}, {}},
+    {"question_min",
+     Detector::kQuestionMin,
+     {{"recipient_words", "self_words", "non_genuine_questions"}},
+     {}},
     {"question_max", Detector::kQuestionMax, {}, {}},
-    {"closed_questions", Detector::kClosedQuestions,
+    {"closed_questions",
+     Detector::kClosedQuestions,
      {{"recipient_words", "self_words", "non_genuine_questions",
        "open_question_openers", "closed_question_openers"}},
      {}},
-    {"open_questions", Detector::kOpenQuestions,
+    {"open_questions",
+     Detector::kOpenQuestions,
      {{"recipient_words", "self_words", "non_genuine_questions",
        "open_question_openers"}},
      {{{"max_items", 2}}}},
-    {"why_now_missing", Detector::kWhyNowMissing,
-     {{"change_phrases", "recipient_words", "stopwords"}}, {}},
-    {"consequence", Detector::kConsequence,
+    {"why_now_missing",
+     Detector::kWhyNowMissing,
+     {{"change_phrases", "recipient_words", "stopwords"}},
+     {}},
+    {"consequence",
+     Detector::kConsequence,
      {{"change_phrases", "recipient_words", "stopwords"}},
      {{{"max_items", 2}}}},
-    {"reading_grade", Detector::kReadingGrade, {},
+    {"reading_grade",
+     Detector::kReadingGrade,
+     {},
      {{{"max_magnitude", 3}, {"grades_per_step", 2}}}},
-    {"sentence_length", Detector::kSentenceLength, {},
-     {{{"max_words", 25}}}},
+    {"sentence_length", Detector::kSentenceLength, {}, {{{"max_words", 25}}}},
     {"do_not_contact", Detector::kDoNotContact, {}, {}},
     {"fatigue", Detector::kFatigue, {}, {}, /*example_can_fire=*/false},
 };
@@ -110,7 +128,8 @@ class Run {
           }
           for (const Mention& m : ws_.seller_mentions) {
             if (m.field == kBody && m.tok_begin == i) {
-              Add(kBody, body.tokens[i].start, body.tokens[m.tok_end - 1].end, 1);
+              Add(kBody, body.tokens[i].start, body.tokens[m.tok_end - 1].end,
+                  1);
               break;
             }
           }
@@ -120,7 +139,8 @@ class Run {
         for (const Mention& m : ws_.seller_mentions) {
           const text::FieldText& f = ws_.fields[m.field];
           if (!InField(m.field)) continue;
-          Add(m.field, f.tokens[m.tok_begin].start, f.tokens[m.tok_end - 1].end, 1);
+          Add(m.field, f.tokens[m.tok_begin].start, f.tokens[m.tok_end - 1].end,
+              1);
         }
         return 0;
       case Detector::kWordCountMax: {
@@ -138,7 +158,8 @@ class Run {
       case Detector::kSubjectLength:
         if (!subject.tokens.empty() &&
             subject.words > static_cast<uint32_t>(ch.max_subject_words)) {
-          Add(kSubject, subject.tokens.front().start, subject.tokens.back().end, 1);
+          Add(kSubject, subject.tokens.front().start, subject.tokens.back().end,
+              1);
         }
         return 0;
       case Detector::kEmptySubject:
@@ -165,7 +186,8 @@ class Run {
         for (uint8_t f : {kSubject, kBody}) {
           if (!InField(f)) continue;
           for (const Token& t : ws_.fields[f].tokens) {
-            if (t.kind == TokenKind::kMergeField && t.region != Region::kQuoted) {
+            if (t.kind == TokenKind::kMergeField &&
+                t.region != Region::kQuoted) {
               Add(f, t.start, t.end, 1);
             }
           }
@@ -223,7 +245,9 @@ class Run {
       }
       case Detector::kOpenQuestions: {
         int open = 0;
-        for (const Question& q : ws_.questions) open += (q.genuine && q.open) ? 1 : 0;
+        for (const Question& q : ws_.questions) {
+          open += (q.genuine && q.open) ? 1 : 0;
+        }
         return std::min<double>(open, Param(0));
       }
       case Detector::kWhyNowMissing:
@@ -281,9 +305,9 @@ class Run {
     int n = 0;
     for (const ProfileItem& item : ws_.items) {
       if (item.stem_count == 0) continue;
-      const double need = std::max<double>(
-          std::min<uint32_t>(2, item.stem_count),
-          std::ceil(share * item.stem_count));
+      const double need =
+          std::max<double>(std::min<uint32_t>(2, item.stem_count),
+                           std::ceil(share * item.stem_count));
       if (item.matched >= need) ++n;
     }
     return n;
@@ -309,14 +333,15 @@ class Run {
       if (!InField(f)) continue;
       const text::FieldText& field = ws_.fields[f];
       for (uint32_t i = 0; i < field.tokens.size(); ++i) {
-        if (!NameRegion(field.tokens[i]) || field.Folded(i) != ws_.formal_first) {
+        if (!NameRegion(field.tokens[i]) ||
+            field.Folded(i) != ws_.formal_first) {
           continue;
         }
         // "Mitchell Grant": span the whole formal name.
         uint32_t end = i + 1;
-        for (size_t k = 1; k < ws_.full_name_words.size() &&
-                           end < field.tokens.size() &&
-                           field.Folded(end) == ws_.full_name_words[k];
+        for (size_t k = 1;
+             k < ws_.full_name_words.size() && end < field.tokens.size() &&
+             field.Folded(end) == ws_.full_name_words[k];
              ++k) {
           ++end;
         }
@@ -340,7 +365,8 @@ class Run {
     for (uint32_t i = g.name_begin; i < g.name_end; ++i) {
       if (Acceptable(body.Folded(i))) return;
     }
-    Add(kBody, body.tokens[g.name_begin].start, body.tokens[g.name_end - 1].end, 1);
+    Add(kBody, body.tokens[g.name_begin].start, body.tokens[g.name_end - 1].end,
+        1);
   }
 
   void NoName() {
@@ -359,7 +385,8 @@ class Run {
       }
     }
     if (g.found) {
-      Add(kBody, body.tokens[g.tok_begin].start, body.tokens[g.tok_end - 1].end, 1);
+      Add(kBody, body.tokens[g.tok_begin].start, body.tokens[g.tok_end - 1].end,
+          1);
     } else {
       Add(kNoField, 0, 0, 1);
     }
@@ -375,9 +402,9 @@ class Run {
     for (size_t s = 0; s < body.sentences.size(); ++s) {
       const text::Sentence& sent = body.sentences[s];
       if (sent.words == 0 || s >= ws_.values_scratch.size()) continue;
-      const double g = text::FleschKincaidGrade(
-          static_cast<int>(sent.words), 1,
-          static_cast<int>(ws_.values_scratch[s]));
+      const double g =
+          text::FleschKincaidGrade(static_cast<int>(sent.words), 1,
+                                   static_cast<int>(ws_.values_scratch[s]));
       if (g > best_grade) {
         best_grade = g;
         best = s;
@@ -389,7 +416,8 @@ class Run {
     if (best_grade < 0) {
       AddBodyWide(magnitude);
     } else {
-      Add(kBody, body.sentences[best].start, body.sentences[best].end, magnitude);
+      Add(kBody, body.sentences[best].start, body.sentences[best].end,
+          magnitude);
     }
   }
 

@@ -41,8 +41,12 @@ absl::string_view View(const std::string& s) {
 }
 
 absl::string_view TrimSpace(absl::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) {
+    s.remove_prefix(1);
+  }
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) {
+    s.remove_suffix(1);
+  }
   return s;
 }
 
@@ -168,7 +172,9 @@ class Scorer {
     const Segment& seg = ws_.segments[i];
     for (uint32_t t = seg.tok_begin; t < seg.tok_end; ++t) {
       const Token& tok = ws_.ptokens[t];
-      if (tok.kind != TokenKind::kWord && tok.kind != TokenKind::kNumber) continue;
+      if (tok.kind != TokenKind::kWord && tok.kind != TokenKind::kNumber) {
+        continue;
+      }
       out->push_back(text::FoldedText(ws_.pfold, tok));
     }
   }
@@ -180,8 +186,8 @@ class Scorer {
     p.first = static_cast<uint32_t>(ws_.dyn_words.size());
     SegmentWords(i, &ws_.dyn_words);
     size_t n = ws_.dyn_words.size() - p.first;
-    while (n > 1 &&
-           d_.text.final_abbreviations.contains(ws_.dyn_words[p.first + n - 1])) {
+    while (n > 1 && d_.text.final_abbreviations.contains(
+                        ws_.dyn_words[p.first + n - 1])) {
       --n;
     }
     ws_.dyn_words.resize(p.first + n);
@@ -213,7 +219,8 @@ class Scorer {
       p.last_name = LastWord(p.full_name);
       p.address_as = TrimSpace(prof.address_as());
       if (p.address_as.empty()) {
-        p.address_as = !p.preferred_name.empty() ? p.preferred_name : p.first_name;
+        p.address_as =
+            !p.preferred_name.empty() ? p.preferred_name : p.first_name;
       }
       p.title = TrimSpace(c.title());
       p.company = TrimSpace(c.company());
@@ -223,7 +230,9 @@ class Scorer {
       if (c.trigger_events_size() > 0) {
         p.trigger_event = TrimSpace(c.trigger_events(0).description());
       }
-      if (prof.interests_size() > 0) p.interest = TrimSpace(prof.interests(0).topic());
+      if (prof.interests_size() > 0) {
+        p.interest = TrimSpace(prof.interests(0).topic());
+      }
       p.stage = prof.stage();
       if (p.stage <= 0 || p.stage >= kStageCount) {
         p.stage = common::BUYING_STAGE_UNKNOWN;
@@ -235,7 +244,9 @@ class Scorer {
                      c.trigger_events_size() + prof.interests_size();
     }
     ws_.sender_company = TrimSpace(s.company_name());
-    if (s.product_names_size() > 0) ws_.product_name = TrimSpace(s.product_names(0));
+    if (s.product_names_size() > 0) {
+      ws_.product_name = TrimSpace(s.product_names(0));
+    }
 
     // Segments: fixed ones, products, then profile items.
     AddSegment(p.full_name);
@@ -262,7 +273,8 @@ class Scorer {
       for (int i = 0; i < c.challenges_size() && i < kMaxItemsPerKind; ++i) {
         add(c.challenges(i), ItemKind::kChallenge);
       }
-      for (int i = 0; i < c.trigger_events_size() && i < kMaxItemsPerKind; ++i) {
+      for (int i = 0; i < c.trigger_events_size() && i < kMaxItemsPerKind;
+           ++i) {
         add(c.trigger_events(i).description(), ItemKind::kTriggerEvent);
       }
       for (int i = 0; i < prof.interests_size() && i < kMaxItemsPerKind; ++i) {
@@ -290,10 +302,12 @@ class Scorer {
     SegmentWords(kSegPreferredName, &ws_.hints.recipient);
     const std::vector<absl::string_view>& full = ws_.full_name_words;
     if (!full.empty() && !ws_.hints.recipient.empty() &&
-        std::find(full.begin(), full.end(), ws_.hints.recipient[0]) == full.end()) {
+        std::find(full.begin(), full.end(), ws_.hints.recipient[0]) ==
+            full.end()) {
       ws_.formal_first = full[0];
     }
-    ws_.hints.recipient.insert(ws_.hints.recipient.end(), full.begin(), full.end());
+    ws_.hints.recipient.insert(ws_.hints.recipient.end(), full.begin(),
+                               full.end());
     SegmentWords(kSegRepName, &ws_.hints.sender);
     // Acceptable names: preferred and address-as words, every word of the
     // full name (the formal one has its own finding) and company words.
@@ -321,7 +335,8 @@ class Scorer {
     }
     AddDynPhrase(kSegSenderCompany, &ws_.seller_phrases);
     for (int i = 0; i < products; ++i) {
-      AddDynPhrase(kFixedSegments + static_cast<size_t>(i), &ws_.seller_phrases);
+      AddDynPhrase(kFixedSegments + static_cast<size_t>(i),
+                   &ws_.seller_phrases);
     }
   }
 
@@ -341,15 +356,17 @@ class Scorer {
           ++run_end;
         }
       }
-      const text::PhraseIndex::Head* head = d_.phrases.FindHead(field.Folded(i));
+      const text::PhraseIndex::Head* head =
+          d_.phrases.FindHead(field.Folded(i));
       if (head == nullptr) continue;
       t.roles = head->roles;
-      d_.phrases.ForEachMatchAt(*head, span, i, run_end, [&](uint32_t e, size_t len) {
-        const uint32_t end = field.tokens[i + len - 1].end;
-        for (uint32_t s : d_.phrase_sources[e]) {
-          ws_.matches.push_back(Match{s, f, t.start, end});
-        }
-      });
+      d_.phrases.ForEachMatchAt(
+          *head, span, i, run_end, [&](uint32_t e, size_t len) {
+            const uint32_t end = field.tokens[i + len - 1].end;
+            for (uint32_t s : d_.phrase_sources[e]) {
+              ws_.matches.push_back(Match{s, f, t.start, end});
+            }
+          });
     }
   }
 
@@ -391,9 +408,10 @@ class Scorer {
   // separator holding it.
   const Workspace::NormToken& NormTokenAt(uint8_t f, size_t p) const {
     const std::vector<Workspace::NormToken>& nt = ws_.norm_tokens[f];
-    auto it = std::upper_bound(
-        nt.begin(), nt.end(), p,
-        [](size_t v, const Workspace::NormToken& e) { return v < e.norm_start; });
+    auto it = std::upper_bound(nt.begin(), nt.end(), p,
+                               [](size_t v, const Workspace::NormToken& e) {
+                                 return v < e.norm_start;
+                               });
     return *(it == nt.begin() ? it : it - 1);
   }
 
@@ -411,7 +429,9 @@ class Scorer {
                          cp == 0x2032 || cp == 0x201C || cp == 0x201D ||
                          cp == 0x2033;
       const size_t nlen = quote ? 1 : len;
-      if (n + nlen > off) return t.start + static_cast<uint32_t>(orig + (end ? len : 0));
+      if (n + nlen > off) {
+        return t.start + static_cast<uint32_t>(orig + (end ? len : 0));
+      }
       n += nlen;
       orig += len;
     }
@@ -419,7 +439,8 @@ class Scorer {
   }
 
   // Original span of normalised bytes [ms, me).
-  std::pair<uint32_t, uint32_t> ToOriginal(uint8_t f, size_t ms, size_t me) const {
+  std::pair<uint32_t, uint32_t> ToOriginal(uint8_t f, size_t ms,
+                                           size_t me) const {
     const FieldText& field = ws_.fields[f];
     const Workspace::NormToken& a = NormTokenAt(f, ms);
     const Token& ta = field.tokens[a.token];
@@ -458,7 +479,8 @@ class Scorer {
   // Calls fn(ms, me) for every match of `re` within normalised window
   // [begin, end) of field `f` (the whole text is context for \b and ^).
   template <typename Fn>
-  void ForEachMatch(const RE2& re, uint8_t f, size_t begin, size_t end, Fn&& fn) {
+  void ForEachMatch(const RE2& re, uint8_t f, size_t begin, size_t end,
+                    Fn&& fn) {
     const std::string& norm = ws_.norm[f];
     const re2::StringPiece text(norm);
     size_t pos = begin;
@@ -481,7 +503,9 @@ class Scorer {
     const PatternEntry& p = d_.patterns[static_cast<size_t>(k)];
     ForEachMatch(*p.re, f, begin, end, [&](size_t ms, size_t me) {
       const auto [start, stop] = ToOriginal(f, ms, me);
-      for (uint32_t s : p.sources) ws_.matches.push_back(Match{s, f, start, stop});
+      for (uint32_t s : p.sources) {
+        ws_.matches.push_back(Match{s, f, start, stop});
+      }
     });
   }
 
@@ -552,49 +576,68 @@ class Scorer {
         [](uint32_t b, const text::Sentence& s) { return b < s.start; });
     if (it == ss.begin()) return kNoSentence;
     --it;
-    return byte < it->end ? static_cast<uint32_t>(it - ss.begin()) : kNoSentence;
+    return byte < it->end ? static_cast<uint32_t>(it - ss.begin())
+                          : kNoSentence;
   }
 
-  void FindMentions(const std::vector<DynPhrase>& phrases,
-                    std::vector<Mention>* out) {
-    out->clear();
-    if (phrases.empty()) return;
+  // Finds the seller's and the recipient's names in one pass over the
+  // scored words; a filter on the first byte and length of the phrases'
+  // first words skips most words without a comparison.
+  void FindMentions() {
+    ws_.seller_mentions.clear();
+    ws_.recipient_mentions.clear();
+    const std::vector<DynPhrase>* lists[2] = {&ws_.seller_phrases,
+                                              &ws_.recipient_phrases};
+    std::vector<Mention>* outs[2] = {&ws_.seller_mentions,
+                                     &ws_.recipient_mentions};
     uint64_t first_bytes[4] = {0, 0, 0, 0};
-    for (const DynPhrase& p : phrases) {
-      const auto b = static_cast<unsigned char>(ws_.dyn_words[p.first][0]);
-      first_bytes[b >> 6] |= uint64_t{1} << (b & 63);
+    uint64_t lengths = 0;
+    for (const std::vector<DynPhrase>* list : lists) {
+      for (const DynPhrase& p : *list) {
+        const absl::string_view w = ws_.dyn_words[p.first];
+        const auto b = static_cast<unsigned char>(w[0]);
+        first_bytes[b >> 6] |= uint64_t{1} << (b & 63);
+        lengths |= uint64_t{1} << std::min<size_t>(w.size(), 63);
+      }
     }
+    if (lengths == 0) return;
     for (uint8_t f : {kSubject, kBody}) {
       const FieldText& field = ws_.fields[f];
       const auto n = static_cast<uint32_t>(field.tokens.size());
       for (uint32_t i = 0; i < n; ++i) {
         const Token& t = field.tokens[i];
         if (t.region != Region::kScored ||
-            (t.kind != TokenKind::kWord && t.kind != TokenKind::kNumber)) {
+            (t.kind != TokenKind::kWord && t.kind != TokenKind::kNumber) ||
+            !((lengths >> std::min<uint32_t>(t.fold_len, 63)) & 1U)) {
           continue;
         }
         const absl::string_view first = field.Folded(i);
         const auto b0 = static_cast<unsigned char>(first[0]);
         if (!((first_bytes[b0 >> 6] >> (b0 & 63)) & 1U)) continue;
-        for (const DynPhrase& p : phrases) {
-          const absl::string_view* words = &ws_.dyn_words[p.first];
-          if (words[0] != first) continue;
-          uint32_t j = i + 1;
-          uint32_t k = 1;
-          while (k < p.count && j < n && field.tokens[j].region == Region::kScored) {
-            if (field.tokens[j].kind == TokenKind::kPunct) {
+        uint32_t next = i;
+        for (int l = 0; l < 2 && next == i; ++l) {
+          for (const DynPhrase& p : *lists[l]) {
+            const absl::string_view* words = &ws_.dyn_words[p.first];
+            if (words[0] != first) continue;
+            uint32_t j = i + 1;
+            uint32_t k = 1;
+            while (k < p.count && j < n &&
+                   field.tokens[j].region == Region::kScored) {
+              if (field.tokens[j].kind == TokenKind::kPunct) {
+                ++j;
+                continue;
+              }
+              if (field.Folded(j) != words[k]) break;
               ++j;
-              continue;
+              ++k;
             }
-            if (field.Folded(j) != words[k]) break;
-            ++j;
-            ++k;
+            if (k < p.count) continue;
+            outs[l]->push_back(Mention{f, i, j});
+            next = j - 1;
+            break;
           }
-          if (k < p.count) continue;
-          out->push_back(Mention{f, i, j});
-          i = j - 1;
-          break;
         }
+        i = next;
       }
     }
   }
@@ -632,9 +675,11 @@ class Scorer {
         ws_.stem_bloom[bit >> 6] |= uint64_t{1} << (bit & 63);
         if (stem.size() < 3) ws_.short_stems = true;
       }
-      item.stem_count = static_cast<uint32_t>(ws_.item_stems.size()) - item.first_stem;
-      if (item.stem_count > 0 && kept < 64) ws_.items[kept++] = item;
-      else {
+      item.stem_count =
+          static_cast<uint32_t>(ws_.item_stems.size()) - item.first_stem;
+      if (item.stem_count > 0 && kept < 64) {
+        ws_.items[kept++] = item;
+      } else {
         ws_.item_stems.resize(item.first_stem);
         ws_.stem_item.resize(item.first_stem);
       }
@@ -663,7 +708,8 @@ class Scorer {
         }
         const absl::string_view word = field.Folded(i);
         const uint32_t bit = BloomBit(word);
-        if (!ws_.short_stems && !((ws_.stem_bloom[bit >> 6] >> (bit & 63)) & 1U)) {
+        if (!ws_.short_stems &&
+            !((ws_.stem_bloom[bit >> 6] >> (bit & 63)) & 1U)) {
           continue;
         }
         const absl::string_view stem = Stem(word);
@@ -673,7 +719,9 @@ class Scorer {
           if (s.size() != stem.size() || s != stem) continue;
           const ProfileItem& item = ws_.items[ws_.stem_item[k]];
           const size_t pos = k - item.first_stem;
-          if (pos < 64) ws_.item_stem_hits[ws_.stem_item[k]] |= uint64_t{1} << pos;
+          if (pos < 64) {
+            ws_.item_stem_hits[ws_.stem_item[k]] |= uint64_t{1} << pos;
+          }
           hit = true;
         }
         if (hit && f == kBody) hits.emplace_back(i, stem);
@@ -682,7 +730,8 @@ class Scorer {
     uint64_t referenced = 0;
     for (size_t k = 0; k < ws_.items.size(); ++k) {
       ProfileItem& item = ws_.items[k];
-      item.matched = static_cast<uint32_t>(__builtin_popcountll(ws_.item_stem_hits[k]));
+      item.matched =
+          static_cast<uint32_t>(__builtin_popcountll(ws_.item_stem_hits[k]));
       const double need =
           std::max<double>(std::min<uint32_t>(2, item.stem_count),
                            std::ceil(kItemShare * item.stem_count));
@@ -712,29 +761,44 @@ class Scorer {
     ws_.sentence_change.assign(sentences, 0);
     ws_.sentence_ask.assign(sentences, 0);
     ws_.token_sentence.assign(body.tokens.size(), kNoSentence);
-    for (uint32_t s = 0; s < sentences; ++s) {
-      for (uint32_t i = body.sentences[s].tok_begin; i < body.sentences[s].tok_end;
-           ++i) {
-        ws_.token_sentence[i] = s;
-      }
-    }
-    // Mentions of the seller and of the recipient.
-    FindMentions(ws_.seller_phrases, &ws_.seller_mentions);
-    FindMentions(ws_.recipient_phrases, &ws_.recipient_mentions);
-    // Seller- and recipient-centred words of the body.
+    ws_.values_scratch.assign(sentences, 0);
+    // One pass over the sentences' tokens: sentence of each token, seller-
+    // and recipient-centred words, syllables (per sentence, kept for the
+    // reading-grade detector).
     ws_.self_words = 0;
     ws_.recipient_words = 0;
-    for (uint32_t i = 0; i < body.tokens.size(); ++i) {
-      const Token& t = body.tokens[i];
-      if (t.region != Region::kScored) continue;
-      if (t.roles & kRoleSelf) ++ws_.self_words;
-      if (t.roles & kRoleRecipient) {
-        ++ws_.recipient_words;
-        if (ws_.token_sentence[i] != kNoSentence) {
-          ws_.sentence_recipient[ws_.token_sentence[i]] = 1;
+    int words = 0;
+    int counted_sentences = 0;
+    int syllables = 0;
+    for (uint32_t s = 0; s < sentences; ++s) {
+      const text::Sentence& sent = body.sentences[s];
+      int syl = 0;
+      for (uint32_t i = sent.tok_begin; i < sent.tok_end; ++i) {
+        ws_.token_sentence[i] = s;
+        const Token& t = body.tokens[i];
+        if (t.roles & kRoleSelf) ++ws_.self_words;
+        if (t.roles & kRoleRecipient) {
+          ++ws_.recipient_words;
+          ws_.sentence_recipient[s] = 1;
+        }
+        if (t.kind == TokenKind::kWord) {
+          syl += text::CountSyllables(body.Folded(i));
+        } else if (CountsAsWord(t)) {
+          syl += t.kind == TokenKind::kNumber ? 2 : 1;
         }
       }
+      ws_.values_scratch[s] = syl;
+      if (sent.words > 0) {
+        words += static_cast<int>(sent.words);
+        syllables += syl;
+        ++counted_sentences;
+      }
     }
+    ws_.syllables = syllables;
+    ws_.reading_grade =
+        text::FleschKincaidGrade(words, counted_sentences, syllables);
+    // Mentions of the seller and of the recipient.
+    FindMentions();
     for (const Mention& m : ws_.seller_mentions) {
       if (m.field == kBody) ++ws_.self_words;
     }
@@ -763,14 +827,36 @@ class Scorer {
       const text::Sentence& sent = body.sentences[s];
       if (!sent.question) continue;
       uint32_t first = sent.tok_begin;
-      while (first < sent.tok_end && body.tokens[first].kind == TokenKind::kPunct) {
+      while (first < sent.tok_end &&
+             body.tokens[first].kind == TokenKind::kPunct) {
         ++first;
       }
       Question q;
       q.sentence = s;
+      // "So how ...", "And what ...": look past one leading stopword.
+      size_t opener =
+          d_.open_question_openers.LongestAt(span, first, sent.tok_end);
+      uint32_t opener_at = first;
+      if (opener == 0 && first + 1 < sent.tok_end &&
+          (body.tokens[first].roles & kRoleStopword) &&
+          d_.closed_question_openers.LongestAt(span, first, sent.tok_end) ==
+              0) {
+        opener =
+            d_.open_question_openers.LongestAt(span, first + 1, sent.tok_end);
+        opener_at = first + 1;
+      }
+      q.open = opener > 0;
+      // Seller words make it a question about the seller ("Can we ...?",
+      // "Did you get my ...?"); those inside the opener ("I'm curious how
+      // ...") do not.
+      const uint32_t opener_end =
+          q.open ? opener_at + static_cast<uint32_t>(opener) : 0;
       bool self = false;
       for (uint32_t i = sent.tok_begin; i < sent.tok_end; ++i) {
-        if (body.tokens[i].roles & kRoleSelf) self = true;
+        if ((body.tokens[i].roles & kRoleSelf) &&
+            !(i >= opener_at && i < opener_end)) {
+          self = true;
+        }
       }
       for (const Mention& m : ws_.seller_mentions) {
         if (m.field == kBody && m.tok_begin >= sent.tok_begin &&
@@ -781,42 +867,8 @@ class Scorer {
       const bool pitchy =
           d_.non_genuine_questions.LongestAt(span, first, sent.tok_end) > 0;
       q.genuine = ws_.sentence_recipient[s] && !self && !pitchy;
-      // "So how ...", "And what ...": look past one leading stopword.
-      q.open = d_.open_question_openers.LongestAt(span, first, sent.tok_end) > 0;
-      if (!q.open && first + 1 < sent.tok_end &&
-          (body.tokens[first].roles & kRoleStopword) &&
-          d_.closed_question_openers.LongestAt(span, first, sent.tok_end) == 0) {
-        q.open =
-            d_.open_question_openers.LongestAt(span, first + 1, sent.tok_end) > 0;
-      }
       ws_.questions.push_back(q);
     }
-    // Reading grade of the body (per-sentence syllables kept for the
-    // reading-grade detector).
-    ws_.values_scratch.assign(sentences, 0);
-    int words = 0;
-    int counted_sentences = 0;
-    int syllables = 0;
-    for (uint32_t s = 0; s < sentences; ++s) {
-      const text::Sentence& sent = body.sentences[s];
-      int syl = 0;
-      for (uint32_t i = sent.tok_begin; i < sent.tok_end; ++i) {
-        const Token& t = body.tokens[i];
-        if (t.kind == TokenKind::kWord) {
-          syl += text::CountSyllables(body.Folded(i));
-        } else if (CountsAsWord(t)) {
-          syl += t.kind == TokenKind::kNumber ? 2 : 1;
-        }
-      }
-      ws_.values_scratch[s] = syl;
-      if (sent.words > 0) {
-        words += static_cast<int>(sent.words);
-        syllables += syl;
-        ++counted_sentences;
-      }
-    }
-    ws_.syllables = syllables;
-    ws_.reading_grade = text::FleschKincaidGrade(words, counted_sentences, syllables);
   }
 
   // ---- Rules --------------------------------------------------------------
@@ -834,7 +886,8 @@ class Scorer {
 
   // True when the match [start, end) of field `f` overlaps an exception of
   // rule `r` (searched in the match's sentence).
-  bool Excepted(const CompiledRule& r, uint8_t f, uint32_t start, uint32_t end) {
+  bool Excepted(const CompiledRule& r, uint8_t f, uint32_t start,
+                uint32_t end) {
     const text::Sentence* s = SentenceOf(f, start);
     if (s == nullptr) return false;
     if (!ws_.norm_built[f]) BuildNormalized(f);
@@ -863,11 +916,12 @@ class Scorer {
     }
     if (ws_.findings.size() == first) return;
     auto begin = ws_.findings.begin() + static_cast<std::ptrdiff_t>(first);
-    std::sort(begin, ws_.findings.end(), [](const RawFinding& a, const RawFinding& b) {
-      if (a.field != b.field) return a.field < b.field;
-      if (a.start != b.start) return a.start < b.start;
-      return a.end > b.end;
-    });
+    std::sort(begin, ws_.findings.end(),
+              [](const RawFinding& a, const RawFinding& b) {
+                if (a.field != b.field) return a.field < b.field;
+                if (a.start != b.start) return a.start < b.start;
+                return a.end > b.end;
+              });
     // Drop matches overlapping an earlier one or an exception.
     size_t out = first;
     for (size_t k = first; k < ws_.findings.size(); ++k) {
@@ -887,8 +941,8 @@ class Scorer {
   void RunRules() {
     ws_.findings.clear();
     ws_.x.assign(d_.rules.size(), 0.0);
-    const int stage = ws_.profile.present ? ws_.profile.stage
-                                          : common::BUYING_STAGE_UNKNOWN;
+    const int stage =
+        ws_.profile.present ? ws_.profile.stage : common::BUYING_STAGE_UNKNOWN;
     for (uint32_t i = 0; i < d_.rules.size(); ++i) {
       const CompiledRule& r = d_.rules[i];
       if (!r.AppliesTo(channel_)) continue;
@@ -967,9 +1021,11 @@ class Scorer {
     SetNumber(1, Placeholder::kIdealMaxWords, ch.ideal_max_words, 0, values);
     SetNumber(2, Placeholder::kIdealMinWords, ch.ideal_min_words, 0, values);
     SetNumber(3, Placeholder::kReadingGrade, ws_.reading_grade, 1, values);
-    SetNumber(4, Placeholder::kMaxReadingGrade, ch.max_reading_grade, 0, values);
+    SetNumber(4, Placeholder::kMaxReadingGrade, ch.max_reading_grade, 0,
+              values);
     if (p.fatigued || p.wait_seconds > 0) {
-      const double days = std::ceil(std::max<int64_t>(p.wait_seconds, 0) / 86400.0);
+      const double days = std::ceil(
+          static_cast<double>(std::max<int64_t>(p.wait_seconds, 0)) / 86400.0);
       SetNumber(5, Placeholder::kWaitDays, std::max(days, 1.0), 0, values);
     }
   }
@@ -1008,8 +1064,10 @@ class Scorer {
       const CompiledRule& r = d_.rules[f.rule];
       const auto k = static_cast<size_t>(r.info.dimension);
       const double without = std::clamp(100 - (pen[k] - f.penalty), 0.0, 100.0);
-      const double raw_without = raw + d_.dimension_weight[k] * (without - dim[k]);
-      const int crit = criticals - (r.info.severity == v1::SEVERITY_CRITICAL ? 1 : 0);
+      const double raw_without =
+          raw + d_.dimension_weight[k] * (without - dim[k]);
+      const int crit =
+          criticals - (r.info.severity == v1::SEVERITY_CRITICAL ? 1 : 0);
       f.impact = std::max(0.0, capped(raw_without, crit) - overall);
     }
     std::sort(ws_.findings.begin(), ws_.findings.end(),
@@ -1028,7 +1086,9 @@ class Scorer {
     report.set_rules_version(rules_.version());
     report.set_word_count(static_cast<int32_t>(ws_.fields[kBody].words));
     report.set_reading_grade(std::round(ws_.reading_grade * 10) / 10);
-    if (in_.profile != nullptr) report.set_profile_version(in_.profile->version());
+    if (in_.profile != nullptr) {
+      report.set_profile_version(in_.profile->version());
+    }
 
     // Reply probability from the learned weights when usable.
     const bool learned = weights_.weight.size() == d_.rules.size() &&
@@ -1037,9 +1097,11 @@ class Scorer {
     double z = learned ? weights_.intercept : d_.intercept;
     for (size_t i = 0; i < ws_.x.size(); ++i) {
       if (ws_.x[i] == 0) continue;
-      z += ws_.x[i] * (learned ? weights_.weight[i] : d_.rules[i].info.default_weight);
+      z += ws_.x[i] *
+           (learned ? weights_.weight[i] : d_.rules[i].info.default_weight);
     }
-    report.set_reply_probability(1.0 / (1.0 + std::exp(-std::clamp(z, -50.0, 50.0))));
+    report.set_reply_probability(1.0 /
+                                 (1.0 + std::exp(-std::clamp(z, -50.0, 50.0))));
     report.set_model_version(learned ? weights_.version : 0);
 
     Template::Values values;
@@ -1055,7 +1117,9 @@ class Scorer {
       uint32_t last_rule = UINT32_MAX;
       for (const RawFinding& f : ws_.findings) {
         const CompiledRule& r = d_.rules[f.rule];
-        if (r.info.dimension != k || f.rule == last_rule || listed >= 3) continue;
+        if (r.info.dimension != k || f.rule == last_rule || listed >= 3) {
+          continue;
+        }
         if (summary->find(r.info.title) != std::string::npos) continue;
         if (!summary->empty()) summary->append("; ");
         summary->append(r.info.title);
@@ -1065,7 +1129,9 @@ class Scorer {
       if (listed == 0) {
         for (size_t i = 0; i < d_.rules.size(); ++i) {
           const CompiledRule& r = d_.rules[i];
-          if (!r.info.credit || r.info.dimension != k || ws_.x[i] <= 0) continue;
+          if (!r.info.credit || r.info.dimension != k || ws_.x[i] <= 0) {
+            continue;
+          }
           if (!summary->empty()) summary->append("; ");
           summary->append(r.info.title);
         }

@@ -48,12 +48,40 @@ constexpr char kBody[] =
     "wrote:\r\n"
     "> Thanks Bob, not right now.\r\n";
 
+// About 1 KB of a customer-centred email (few findings): the other end of
+// the range.
+constexpr char kCleanBody[] =
+    "Hi Mitch,\n"
+    "\n"
+    "Congratulations on opening the new distribution hub in Denver. A new site "
+    "usually means a wave of new reps who must learn the accounts, the routes "
+    "and the tools at the same time, while the hub is already carrying its "
+    "costs from day one.\n"
+    "\n"
+    "You have said that cutting onboarding time for new reps is a priority "
+    "this "
+    "year. If the Denver team takes the usual six months to ramp, the hub "
+    "loses "
+    "half a year of pipeline, and the first customers there meet reps who are "
+    "still finding their feet.\n"
+    "\n"
+    "Other logistics teams I talk to found that the first ninety days decide "
+    "most of it: who shadows whom, which accounts a new rep owns, and how soon "
+    "they hear real objections from real customers.\n"
+    "\n"
+    "How are you planning to get the Denver reps productive, and what has "
+    "slowed new hires down most at Acme so far? I would be glad to hear what "
+    "you have tried, even if the answer is that it is under control.\n"
+    "\n"
+    "Best,\n"
+    "Bob\n";
+
 const CompiledRules& Rules() {
   static const std::shared_ptr<const CompiledRules> rules = [] {
     const char* env = std::getenv("RAPPORT_RULES");
     auto r = LoadRules(env != nullptr ? env : RAPPORT_DEFAULT_RULES);
     if (!r.ok()) {
-      std::fprintf(stderr, "%s\n", std::string(r.status().message()).c_str());
+      std::fprintf(stderr, "%s\n", r.status().ToString().c_str());
       std::abort();
     }
     return *r;
@@ -148,6 +176,26 @@ void BM_ScoreOneKilobyteEmailReusedReport(benchmark::State& state) {
   state.counters["findings"] = report.findings_size();
 }
 BENCHMARK(BM_ScoreOneKilobyteEmailReusedReport);
+
+// Score() of a customer-centred 1-KB email (reused report).
+void BM_ScoreOneKilobyteCleanEmail(benchmark::State& state) {
+  const CompiledRules& rules = Rules();
+  const ModelWeights weights = DefaultWeights(rules);
+  BenchInput input;
+  input.draft.set_body(kCleanBody);
+  const ScoreInput in = input.in();
+  scoring::v1::ScoreReport report;
+  Signals signals;
+  for (auto _ : state) {
+    Score(in, rules, weights, &report, &signals);
+    benchmark::DoNotOptimize(report);
+  }
+  state.SetItemsProcessed(state.iterations());
+  state.counters["body_bytes"] = static_cast<double>(input.draft.body().size());
+  state.counters["findings"] = report.findings_size();
+  state.counters["score"] = report.score();
+}
+BENCHMARK(BM_ScoreOneKilobyteCleanEmail);
 
 void BM_TokenizeOneKilobyteEmail(benchmark::State& state) {
   std::vector<text::Token> tokens;

@@ -68,7 +68,12 @@ struct Mention {
 
 // Profile items the draft may refer to (priorities, challenges, trigger
 // events, interests) and which of them it does.
-enum class ItemKind : uint8_t { kPriority, kChallenge, kTriggerEvent, kInterest };
+enum class ItemKind : uint8_t {
+  kPriority,
+  kChallenge,
+  kTriggerEvent,
+  kInterest
+};
 struct ProfileItem {
   ItemKind kind = ItemKind::kPriority;
   uint32_t first_stem = 0;  // range in Workspace::item_stems
@@ -155,9 +160,10 @@ struct Workspace {
   // Profile items and their stems (views into pfold).
   std::vector<ProfileItem> items;
   std::vector<absl::string_view> item_stems;
-  std::vector<uint32_t> stem_item;  // item_stems[k] belongs to items[stem_item[k]]
-  uint64_t stem_bloom[16] = {};     // 1024-bit filter in front of item_stems
-  bool short_stems = false;         // a stem under 3 bytes: no filtering
+  std::vector<uint32_t>
+      stem_item;                 // item_stems[k] belongs to items[stem_item[k]]
+  uint64_t stem_bloom[16] = {};  // 1024-bit filter in front of item_stems
+  bool short_stems = false;      // a stem under 3 bytes: no filtering
   std::vector<uint64_t> item_stem_hits;  // per item: bits of its stems hit
   std::vector<std::pair<uint32_t, absl::string_view>> body_stem_hits;
 

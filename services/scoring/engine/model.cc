@@ -22,6 +22,28 @@ double Finite(double v, double fallback) {
 
 }  // namespace
 
+std::vector<std::pair<std::string, double>> SignalsByRuleId(
+    const Signals& signals, const CompiledRules& rules) {
+  std::vector<std::pair<std::string, double>> out;
+  const size_t n = std::min(signals.x.size(), rules.size());
+  for (size_t i = 0; i < n; ++i) {
+    if (signals.x[i] != 0) out.emplace_back(rules.rule(i).id, signals.x[i]);
+  }
+  return out;
+}
+
+Signals SignalsFromRuleIds(
+    const std::vector<std::pair<std::string, double>>& values,
+    const CompiledRules& rules) {
+  Signals s;
+  s.x.assign(rules.size(), 0.0);
+  for (const auto& [id, value] : values) {
+    const int i = rules.FindRule(id);
+    if (i >= 0) s.x[static_cast<size_t>(i)] = Finite(value, 0);
+  }
+  return s;
+}
+
 ModelWeights DefaultWeights(const CompiledRules& rules) {
   ModelWeights w;
   w.intercept = rules.default_intercept();
@@ -105,7 +127,8 @@ void Learn(const Signals& signals, bool positive, const LearnOptions& options,
   ++weights->outcomes_learned;
 }
 
-v1::Model ToModelProto(const ModelWeights& weights, const CompiledRules& rules) {
+v1::Model ToModelProto(const ModelWeights& weights,
+                       const CompiledRules& rules) {
   v1::Model m;
   m.set_version(weights.version);
   m.set_outcomes_learned(weights.outcomes_learned);
@@ -130,7 +153,8 @@ v1::Model ToModelProto(const ModelWeights& weights, const CompiledRules& rules) 
   return m;
 }
 
-ModelWeights FromModelProto(const v1::Model& model, const CompiledRules& rules) {
+ModelWeights FromModelProto(const v1::Model& model,
+                            const CompiledRules& rules) {
   ModelWeights w = DefaultWeights(rules);
   w.version = model.version();
   w.outcomes_learned = model.outcomes_learned();

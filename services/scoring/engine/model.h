@@ -6,12 +6,14 @@
 // toward 0), so a tenant without data scores with the defaults and a rule
 // that rarely fires stays near its evidence-based prior.
 //
-// Pure: the service loads ModelWeights from Redis (as a rapport.scoring.v1.Model
-// message, see ToModelProto), calls Learn() per outcome and writes them back.
+// Pure: the service loads ModelWeights from Redis (as a
+// rapport.scoring.v1.Model message, see ToModelProto), calls Learn() per
+// outcome and writes them back.
 
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "rapport/common/v1/common.pb.h"
@@ -28,6 +30,18 @@ namespace rapport::scoring::engine {
 struct Signals {
   std::vector<double> x;
 };
+
+// The non-zero values of `signals` keyed by rule id, for storage under a
+// message id: the rules file may change between scoring and the outcome, so
+// the service stores ids rather than positions.
+std::vector<std::pair<std::string, double>> SignalsByRuleId(
+    const Signals& signals, const CompiledRules& rules);
+
+// Signals aligned with `rules` from SignalsByRuleId() output; ids that are
+// no longer in the rules are dropped, rules not listed are 0.
+Signals SignalsFromRuleIds(
+    const std::vector<std::pair<std::string, double>>& values,
+    const CompiledRules& rules);
 
 struct ModelWeights {
   // Model.version; 0 = nothing learned yet.
@@ -69,8 +83,8 @@ double ReplyProbability(const Signals& signals, const ModelWeights& weights);
 
 // One stochastic gradient step on the log-loss of (signals, positive):
 //   g = y - p
-//   w_i += lr * (g * x_i - l2 * (w_i - default_i))   for each rule with x_i != 0
-//   b   += lr * (g       - l2 * (b   - default_b))
+//   w_i += lr * (g * x_i - l2 * (w_i - default_i))   for each rule with x_i !=
+//   0 b   += lr * (g       - l2 * (b   - default_b))
 // then clamps to [-max_abs_weight, max_abs_weight]. The pull toward the
 // defaults is applied with the rule's own evidence (only when it fired), so
 // its strength is relative to how much the data says about that rule, and a

@@ -45,20 +45,38 @@ constexpr int64_t kSetMaxMem = int64_t{64} << 20;
 
 // Reserved lexicons read by the engine itself; each must exist.
 constexpr absl::string_view kReservedLexicons[] = {
-    "greeting_words",      "generic_salutations",     "honorifics",
-    "signoffs",            "mobile_signatures",       "abbreviations",
-    "final_abbreviations", "quote_headers",           "self_words",
-    "recipient_words",     "stopwords",               "open_question_openers",
-    "closed_question_openers", "non_genuine_questions", "ask_phrases",
+    "greeting_words",
+    "generic_salutations",
+    "honorifics",
+    "signoffs",
+    "mobile_signatures",
+    "abbreviations",
+    "final_abbreviations",
+    "quote_headers",
+    "self_words",
+    "recipient_words",
+    "stopwords",
+    "open_question_openers",
+    "closed_question_openers",
+    "non_genuine_questions",
+    "ask_phrases",
     "change_phrases",
 };
 // Reserved lexicons matched at fixed positions (line or sentence starts) or
 // used as single words: patterns make no sense there.
 constexpr absl::string_view kPhraseOnlyLexicons[] = {
-    "greeting_words",      "generic_salutations",     "honorifics",
-    "signoffs",            "mobile_signatures",       "abbreviations",
-    "final_abbreviations", "self_words",              "recipient_words",
-    "stopwords",           "open_question_openers",   "closed_question_openers",
+    "greeting_words",
+    "generic_salutations",
+    "honorifics",
+    "signoffs",
+    "mobile_signatures",
+    "abbreviations",
+    "final_abbreviations",
+    "self_words",
+    "recipient_words",
+    "stopwords",
+    "open_question_openers",
+    "closed_question_openers",
     "non_genuine_questions",
 };
 
@@ -77,8 +95,8 @@ bool ValidRuleId(absl::string_view id) {
   if (id.front() == '.' || id.back() == '.') return false;
   char prev = 0;
   for (char c : id) {
-    const bool ok =
-        (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '.';
+    const bool ok = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+                    c == '_' || c == '.';
     if (!ok || (c == '.' && prev == '.')) return false;
     prev = c;
   }
@@ -115,14 +133,17 @@ Where Child(const Where& parent, const pb::Descriptor* descriptor,
   w.column = parent.column;
   // A repeated field without an index (for "X is missing") has no location
   // of its own: keep the parent's.
-  if (parent.tree != nullptr && fd != nullptr && (index >= 0 || !fd->is_repeated())) {
-    const auto loc = parent.tree->GetLocation(fd, fd->is_repeated() ? index : -1);
+  if (parent.tree != nullptr && fd != nullptr &&
+      (index >= 0 || !fd->is_repeated())) {
+    const auto loc =
+        parent.tree->GetLocation(fd, fd->is_repeated() ? index : -1);
     if (loc.line >= 0) {
       w.line = loc.line;
       w.column = loc.column;
     }
     if (fd->message_type() != nullptr) {
-      w.tree = parent.tree->GetTreeForNested(fd, fd->is_repeated() ? index : -1);
+      w.tree =
+          parent.tree->GetTreeForNested(fd, fd->is_repeated() ? index : -1);
     }
   }
   return w;
@@ -185,7 +206,8 @@ RE2::Options PatternOptions(bool case_sensitive) {
 }
 
 std::string Quote(absl::string_view s) {
-  return absl::StrCat("'", text::TruncateUtf8(s, 60), s.size() > 60 ? "...'" : "'");
+  return absl::StrCat("'", text::TruncateUtf8(s, 60),
+                      s.size() > 60 ? "...'" : "'");
 }
 
 class Compiler {
@@ -248,18 +270,21 @@ class Compiler {
       const Where w = At("dimensions", i);
       const int dim = d.dimension();
       if (dim <= 0 || dim >= kDimensionCount) {
-        errors_.Add(w, "dimension must be set (DIMENSION_FOCUS ... "
-                       "DIMENSION_TIMING)");
+        errors_.Add(w,
+                    "dimension must be set (DIMENSION_FOCUS ... "
+                    "DIMENSION_TIMING)");
         continue;
       }
       if (seen[dim]) {
-        errors_.Add(w, absl::StrCat("dimension ", v1::Dimension_Name(d.dimension()),
-                                    " is listed twice"));
+        errors_.Add(
+            w, absl::StrCat("dimension ", v1::Dimension_Name(d.dimension()),
+                            " is listed twice"));
       }
       seen[dim] = true;
       if (!IsFinite(d.weight()) || d.weight() <= 0) {
-        errors_.Add(w, absl::StrCat("dimension ", v1::Dimension_Name(d.dimension()),
-                                    ": weight must be > 0"));
+        errors_.Add(
+            w, absl::StrCat("dimension ", v1::Dimension_Name(d.dimension()),
+                            ": weight must be > 0"));
       } else {
         data_->dimension_weight[dim] = d.weight();
         total += d.weight();
@@ -271,10 +296,11 @@ class Compiler {
     }
     for (int dim = 1; dim < kDimensionCount; ++dim) {
       if (!seen[dim]) {
-        errors_.Add(At("dimensions"),
-                    absl::StrCat("dimension ",
-                                 v1::Dimension_Name(static_cast<v1::Dimension>(dim)),
-                                 " is missing (every dimension needs an entry)"));
+        errors_.Add(
+            At("dimensions"),
+            absl::StrCat("dimension ",
+                         v1::Dimension_Name(static_cast<v1::Dimension>(dim)),
+                         " is missing (every dimension needs an entry)"));
       }
     }
     if (total > 0) {
@@ -301,10 +327,11 @@ class Compiler {
     }
     for (int sev = 1; sev < kSeverityCount; ++sev) {
       if (!seen[sev]) {
-        errors_.Add(At("severities"),
-                    absl::StrCat("severity ",
-                                 v1::Severity_Name(static_cast<v1::Severity>(sev)),
-                                 " is missing"));
+        errors_.Add(
+            At("severities"),
+            absl::StrCat("severity ",
+                         v1::Severity_Name(static_cast<v1::Severity>(sev)),
+                         " is missing"));
       }
     }
   }
@@ -316,8 +343,9 @@ class Compiler {
       const int stage = m.stage();
       const int dim = m.dimension();
       if (stage <= 0 || stage >= kStageCount) {
-        errors_.Add(w, "stage must be set (use BUYING_STAGE_UNKNOWN for "
-                       "\"no stage known\")");
+        errors_.Add(w,
+                    "stage must be set (use BUYING_STAGE_UNKNOWN for "
+                    "\"no stage known\")");
         continue;
       }
       if (dim < 0 || dim >= kDimensionCount) {
@@ -358,7 +386,8 @@ class Compiler {
       cfg.ideal_max_words = pick(c.ideal_max_words(), 125, "ideal_max_words");
       cfg.max_paragraph_words =
           pick(c.max_paragraph_words(), 60, "max_paragraph_words");
-      cfg.max_subject_words = pick(c.max_subject_words(), 8, "max_subject_words");
+      cfg.max_subject_words =
+          pick(c.max_subject_words(), 8, "max_subject_words");
       cfg.ideal_min_questions =
           pick(c.ideal_min_questions(), 1, "ideal_min_questions");
       cfg.ideal_max_questions =
@@ -380,7 +409,8 @@ class Compiler {
       errors_.Add(At("channels"), "the CHANNEL_EMAIL entry is required");
     }
     for (int ch = 0; ch < kChannelCount; ++ch) {
-      data_->channels[ch] = seen[ch] ? configs[ch] : configs[common::CHANNEL_EMAIL];
+      data_->channels[ch] =
+          seen[ch] ? configs[ch] : configs[common::CHANNEL_EMAIL];
     }
   }
 
@@ -411,8 +441,9 @@ class Compiler {
       const Where w = At("lexicons", i);
       const std::string label = absl::StrCat("lexicon '", lex.id(), "'");
       if (!ValidLexiconId(lex.id())) {
-        errors_.Add(w, absl::StrCat(label, ": id must be 1-64 bytes of [a-z0-9_] "
-                                           "starting with a letter"));
+        errors_.Add(w, absl::StrCat(label,
+                                    ": id must be 1-64 bytes of [a-z0-9_] "
+                                    "starting with a letter"));
       }
       if (!lexicon_index_.emplace(lex.id(), i).second) {
         errors_.Add(w, absl::StrCat(label, ": id is used by another lexicon"));
@@ -427,11 +458,13 @@ class Compiler {
       CheckPatterns(w, label, v1::Lexicon::descriptor(), "patterns",
                     lex.patterns(), lex.case_sensitive());
       if (lex.patterns_size() > 0 &&
-          std::find(std::begin(kPhraseOnlyLexicons), std::end(kPhraseOnlyLexicons),
+          std::find(std::begin(kPhraseOnlyLexicons),
+                    std::end(kPhraseOnlyLexicons),
                     lex.id()) != std::end(kPhraseOnlyLexicons)) {
-        errors_.Add(w, absl::StrCat(label, " is matched word by word or at line "
-                                           "and sentence starts: use phrases, "
-                                           "not patterns"));
+        errors_.Add(w, absl::StrCat(label,
+                                    " is matched word by word or at line "
+                                    "and sentence starts: use phrases, "
+                                    "not patterns"));
       }
       data_->lexicon_ids.push_back(lex.id());
     }
@@ -494,7 +527,9 @@ class Compiler {
                      absl::string_view field, const std::string& text,
                      bool required, Template* out) {
     if (text.empty()) {
-      if (required) errors_.Add(w, absl::StrCat(label, ": ", field, " is required"));
+      if (required) {
+        errors_.Add(w, absl::StrCat(label, ": ", field, " is required"));
+      }
       return;
     }
     if (text.size() > kMaxTemplateBytes || !text::IsValidUtf8(text)) {
@@ -504,7 +539,8 @@ class Compiler {
     }
     absl::StatusOr<Template> t = Template::Parse(text);
     if (!t.ok()) {
-      errors_.Add(w, absl::StrCat(label, ": ", field, ": ", t.status().message()));
+      errors_.Add(w,
+                  absl::StrCat(label, ": ", field, ": ", t.status().message()));
       return;
     }
     *out = *std::move(t);
@@ -520,8 +556,9 @@ class Compiler {
       const Where w = At("rules", i);
       const std::string label = absl::StrCat("rule '", r.id(), "'");
       if (!ValidRuleId(r.id())) {
-        errors_.Add(w, absl::StrCat(label, ": id must be dot-separated words of "
-                                           "[a-z0-9_], at most 64 bytes"));
+        errors_.Add(w, absl::StrCat(label,
+                                    ": id must be dot-separated words of "
+                                    "[a-z0-9_], at most 64 bytes"));
       }
       if (!ids.emplace(r.id(), i).second) {
         errors_.Add(w, absl::StrCat(label, ": id is used by another rule"));
@@ -541,7 +578,8 @@ class Compiler {
     c->info.id = r.id();
     c->info.title = r.title();
     if (r.title().size() > kMaxTitleBytes) {
-      errors_.Add(Child(w, rd, "title", -1), absl::StrCat(label, ": title is longer than 64 bytes"));
+      errors_.Add(Child(w, rd, "title", -1),
+                  absl::StrCat(label, ": title is longer than 64 bytes"));
     }
     if (r.dimension() <= 0 || r.dimension() >= kDimensionCount) {
       errors_.Add(w, absl::StrCat(label, ": dimension is required"));
@@ -561,7 +599,8 @@ class Compiler {
       errors_.Add(Child(w, rd, "penalty", -1),
                   absl::StrCat(label, ": penalty must be >= 0"));
     }
-    const int sev = std::clamp(static_cast<int>(r.severity()), 0, kSeverityCount - 1);
+    const int sev =
+        std::clamp(static_cast<int>(r.severity()), 0, kSeverityCount - 1);
     c->penalty = r.has_penalty() ? r.penalty() : data_->severity_penalty[sev];
     if (c->info.credit) c->penalty = 0;
     if (r.max_findings() < 0) {
@@ -577,28 +616,32 @@ class Compiler {
         } else if (f == v1::MESSAGE_FIELD_BODY) {
           c->in_body = true;
         } else {
-          errors_.Add(w, absl::StrCat(label, ": fields may only name "
-                                             "MESSAGE_FIELD_SUBJECT or _BODY"));
+          errors_.Add(w, absl::StrCat(label,
+                                      ": fields may only name "
+                                      "MESSAGE_FIELD_SUBJECT or _BODY"));
         }
       }
     }
     for (int ch : r.channels()) {
       if (ch <= 0 || ch >= kChannelCount) {
-        errors_.Add(w, absl::StrCat(label, ": channels must not be "
-                                           "CHANNEL_UNSPECIFIED"));
+        errors_.Add(w, absl::StrCat(label,
+                                    ": channels must not be "
+                                    "CHANNEL_UNSPECIFIED"));
         continue;
       }
       c->channel_mask |= 1U << static_cast<unsigned>(ch);
     }
     for (int j = 0; j < r.lexicons_size(); ++j) {
       if (!lexicon_index_.contains(r.lexicons(j))) {
-        errors_.Add(Child(w, rd, "lexicons", j),
-                    absl::StrCat(label, ": unknown lexicon '", r.lexicons(j), "'"));
+        errors_.Add(
+            Child(w, rd, "lexicons", j),
+            absl::StrCat(label, ": unknown lexicon '", r.lexicons(j), "'"));
       }
     }
     CheckPhrases(w, label, rd, r.phrases());
     CheckPatterns(w, label, rd, "patterns", r.patterns(), r.case_sensitive());
-    CheckPatterns(w, label, rd, "exceptions", r.exceptions(), r.case_sensitive());
+    CheckPatterns(w, label, rd, "exceptions", r.exceptions(),
+                  r.case_sensitive());
     if (!r.detector().empty()) {
       const DetectorSpec* spec = FindDetector(r.detector());
       if (spec == nullptr) {
@@ -610,23 +653,27 @@ class Compiler {
         CheckDetector(r, w, label, *spec, c);
       }
       if (r.phrases_size() > 0 || r.patterns_size() > 0) {
-        errors_.Add(w, absl::StrCat(label, ": a detector rule takes no phrases "
-                                           "or patterns"));
+        errors_.Add(w, absl::StrCat(label,
+                                    ": a detector rule takes no phrases "
+                                    "or patterns"));
       }
     } else {
       if (r.phrases_size() == 0 && r.patterns_size() == 0 &&
           r.lexicons_size() == 0) {
-        errors_.Add(w, absl::StrCat(label, ": needs phrases, patterns, lexicons "
-                                           "or a detector"));
+        errors_.Add(w, absl::StrCat(label,
+                                    ": needs phrases, patterns, lexicons "
+                                    "or a detector"));
       }
       if (!r.params().empty()) {
-        errors_.Add(w, absl::StrCat(label, ": params are only read by detectors"));
+        errors_.Add(w,
+                    absl::StrCat(label, ": params are only read by detectors"));
       }
       if (c->info.credit) {
         errors_.Add(Child(w, rd, "weight", -1),
-                    absl::StrCat(label, ": a text rule flags a fault, so its "
-                                        "weight must be <= 0 (credit rules use "
-                                        "a detector)"));
+                    absl::StrCat(label,
+                                 ": a text rule flags a fault, so its "
+                                 "weight must be <= 0 (credit rules use "
+                                 "a detector)"));
       }
     }
     // Stage multipliers: the rule's own, then the file's for its dimension,
@@ -638,14 +685,16 @@ class Compiler {
       if (stage <= 0 || stage >= kStageCount || !IsFinite(m.multiplier()) ||
           m.multiplier() < 0) {
         errors_.Add(Child(w, rd, "stage_multipliers", j),
-                    absl::StrCat(label, ": stage multipliers need a stage and a "
-                                        "multiplier >= 0"));
+                    absl::StrCat(label,
+                                 ": stage multipliers need a stage and a "
+                                 "multiplier >= 0"));
         continue;
       }
       own[stage] = true;
       c->stage_multiplier[stage] = m.multiplier();
     }
-    const int dim = std::clamp(static_cast<int>(r.dimension()), 0, kDimensionCount - 1);
+    const int dim =
+        std::clamp(static_cast<int>(r.dimension()), 0, kDimensionCount - 1);
     for (int stage = 0; stage < kStageCount; ++stage) {
       if (own[stage]) continue;
       if (has_stage_dim_[stage][dim]) {
@@ -663,12 +712,14 @@ class Compiler {
                   r.suggestion(), true, &c->suggestion);
     CheckTemplate(Child(w, rd, "fallback_suggestion", -1), label,
                   "fallback_suggestion", r.fallback_suggestion(),
-                  c->suggestion.UsesProfilePlaceholder(), &c->fallback_suggestion);
+                  c->suggestion.UsesProfilePlaceholder(),
+                  &c->fallback_suggestion);
     CheckTemplate(Child(w, rd, "replacement", -1), label, "replacement",
                   r.replacement(), false, &c->replacement);
     if (r.evidence_size() == 0) {
-      errors_.Add(w, absl::StrCat(label, ": needs at least one evidence entry "
-                                         "(a seed sentence or a published source)"));
+      errors_.Add(w, absl::StrCat(label,
+                                  ": needs at least one evidence entry "
+                                  "(a seed sentence or a published source)"));
     }
     for (int j = 0; j < r.evidence_size(); ++j) {
       if (r.evidence(j).source().empty()) {
@@ -686,14 +737,16 @@ class Compiler {
           r.detector().empty() ? nullptr : FindDetector(r.detector());
       if (spec != nullptr && !spec->example_can_fire) fires = true;
       if (!fires || !quiet) {
-        errors_.Add(w, absl::StrCat(label, ": needs at least one example that "
-                                           "fires and one that does not"));
+        errors_.Add(w, absl::StrCat(label,
+                                    ": needs at least one example that "
+                                    "fires and one that does not"));
       }
     }
   }
 
-  void CheckDetector(const v1::Rule& r, const Where& w, const std::string& label,
-                     const DetectorSpec& spec, CompiledRule* c) {
+  void CheckDetector(const v1::Rule& r, const Where& w,
+                     const std::string& label, const DetectorSpec& spec,
+                     CompiledRule* c) {
     for (size_t k = 0; k < kMaxDetectorParams; ++k) {
       c->params[k] = spec.params[k].default_value;
     }
@@ -747,7 +800,8 @@ class Compiler {
       e.re = std::make_unique<RE2>(pattern, PatternOptions(cs));
       data_->patterns.push_back(std::move(e));
     }
-    std::vector<uint32_t>& s = data_->patterns[static_cast<size_t>(it->second)].sources;
+    std::vector<uint32_t>& s =
+        data_->patterns[static_cast<size_t>(it->second)].sources;
     if (std::find(s.begin(), s.end(), source) == s.end()) s.push_back(source);
   }
 
@@ -777,11 +831,11 @@ class Compiler {
     const v1::Lexicon& l = file_.lexicons(lex);
     for (int j = 0; j < l.phrases_size(); ++j) {
       if (!data_->phrases.SetRole(l.phrases(j), role)) {
-        errors_.Add(Child(At("lexicons", lex), v1::Lexicon::descriptor(),
-                          "phrases", j),
-                    absl::StrCat("lexicon '", lexicon, "': ", Quote(l.phrases(j)),
-                                 " must be a single word (the engine counts "
-                                 "these words one by one)"));
+        errors_.Add(
+            Child(At("lexicons", lex), v1::Lexicon::descriptor(), "phrases", j),
+            absl::StrCat("lexicon '", lexicon, "': ", Quote(l.phrases(j)),
+                         " must be a single word (the engine counts "
+                         "these words one by one)"));
       }
     }
   }
@@ -793,10 +847,10 @@ class Compiler {
     const v1::Lexicon& l = file_.lexicons(lex);
     for (int j = 0; j < l.phrases_size(); ++j) {
       if (!text::TextConfig::AddAbbreviation(l.phrases(j), set)) {
-        errors_.Add(Child(At("lexicons", lex), v1::Lexicon::descriptor(),
-                          "phrases", j),
-                    absl::StrCat("lexicon '", lexicon, "': ", Quote(l.phrases(j)),
-                                 " must be one word with an optional period"));
+        errors_.Add(
+            Child(At("lexicons", lex), v1::Lexicon::descriptor(), "phrases", j),
+            absl::StrCat("lexicon '", lexicon, "': ", Quote(l.phrases(j)),
+                         " must be one word with an optional period"));
       }
     }
   }
@@ -823,11 +877,12 @@ class Compiler {
         for (const std::string& p : l.patterns()) {
           parts.push_back(absl::StrCat("(?:", p, ")"));
         }
-        tc.quote_header = std::make_unique<RE2>(absl::StrJoin(parts, "|"),
-                                                PatternOptions(l.case_sensitive()));
+        tc.quote_header = std::make_unique<RE2>(
+            absl::StrJoin(parts, "|"), PatternOptions(l.case_sensitive()));
         if (!tc.quote_header->ok()) {
-          errors_.Add(At("lexicons", q), "lexicon 'quote_headers': the patterns "
-                                         "do not compile together");
+          errors_.Add(At("lexicons", q),
+                      "lexicon 'quote_headers': the patterns "
+                      "do not compile together");
         }
       }
     }
@@ -863,8 +918,8 @@ class Compiler {
         for (const std::string& p : r.exceptions()) {
           parts.push_back(absl::StrCat("(?:", p, ")"));
         }
-        c.exceptions = std::make_unique<RE2>(absl::StrJoin(parts, "|"),
-                                             PatternOptions(r.case_sensitive()));
+        c.exceptions = std::make_unique<RE2>(
+            absl::StrJoin(parts, "|"), PatternOptions(r.case_sensitive()));
       }
     }
     FillRoles("self_words", kRoleSelf);
@@ -875,10 +930,10 @@ class Compiler {
     for (size_t k = 0; k < data_->patterns.size(); ++k) {
       const PatternEntry& e = data_->patterns[k];
       const bool cs = e.re->options().case_sensitive();
-      std::unique_ptr<RE2::Set>& set = cs ? data_->pattern_set_cs
-                                          : data_->pattern_set_ci;
-      std::vector<int>& map = cs ? data_->set_cs_to_pattern
-                                 : data_->set_ci_to_pattern;
+      std::unique_ptr<RE2::Set>& set =
+          cs ? data_->pattern_set_cs : data_->pattern_set_ci;
+      std::vector<int>& map =
+          cs ? data_->set_cs_to_pattern : data_->set_ci_to_pattern;
       if (set == nullptr) {
         RE2::Options o = PatternOptions(cs);
         o.set_max_mem(kSetMaxMem);
@@ -886,15 +941,18 @@ class Compiler {
       }
       std::string error;
       if (set->Add(e.re->pattern(), &error) < 0) {
-        errors_.Add(At("lexicons"), absl::StrCat("pattern ", Quote(e.re->pattern()),
-                                                 ": ", error));
+        errors_.Add(
+            At("lexicons"),
+            absl::StrCat("pattern ", Quote(e.re->pattern()), ": ", error));
       }
       map.push_back(static_cast<int>(k));
     }
-    for (auto* set : {data_->pattern_set_ci.get(), data_->pattern_set_cs.get()}) {
+    for (auto* set :
+         {data_->pattern_set_ci.get(), data_->pattern_set_cs.get()}) {
       if (set != nullptr && !set->Compile()) {
-        errors_.Add(At("lexicons"), "the patterns are too many or too complex "
-                                    "to match together (RE2 out of memory)");
+        errors_.Add(At("lexicons"),
+                    "the patterns are too many or too complex "
+                    "to match together (RE2 out of memory)");
       }
     }
   }
@@ -941,9 +999,10 @@ void CheckExamples(const v1::RulesFile& file, const CompiledRules& rules,
       const v1::ScoreReport report = Score(in, rules, weights, &signals);
       const bool fired = signals.x[static_cast<size_t>(index)] != 0;
       if (fired != e.fires()) {
-        errors->Add(ew, absl::StrCat("rule '", r.id(), "': example ", Quote(e.text()),
-                                     e.fires() ? " should fire but does not"
-                                               : " should not fire but does"));
+        errors->Add(
+            ew, absl::StrCat("rule '", r.id(), "': example ", Quote(e.text()),
+                             e.fires() ? " should fire but does not"
+                                       : " should not fire but does"));
         continue;
       }
       if (fired && !e.expect_excerpt().empty()) {
@@ -957,10 +1016,10 @@ void CheckExamples(const v1::RulesFile& file, const CompiledRules& rules,
         }
         const std::string got = first == nullptr ? "" : first->excerpt();
         if (got != e.expect_excerpt()) {
-          errors->Add(ew, absl::StrCat("rule '", r.id(), "': example ",
-                                       Quote(e.text()), " should span ",
-                                       Quote(e.expect_excerpt()), " but spans ",
-                                       Quote(got)));
+          errors->Add(
+              ew, absl::StrCat("rule '", r.id(), "': example ", Quote(e.text()),
+                               " should span ", Quote(e.expect_excerpt()),
+                               " but spans ", Quote(got)));
         }
       }
     }

@@ -89,7 +89,6 @@ absl::StatusOr<std::shared_ptr<const CompiledRules>> ParseRules(
 // "rules[3]", as there are no line numbers). The version hash is taken over
 // the message's deterministic serialization.
 absl::StatusOr<std::shared_ptr<const CompiledRules>> CompileRules(
-    const rapport::scoring::v1::RulesFile& file,
-    absl::string_view source_name);
+    const rapport::scoring::v1::RulesFile& file, absl::string_view source_name);
 
 }  // namespace rapport::scoring::engine

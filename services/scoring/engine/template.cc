@@ -60,8 +60,8 @@ absl::StatusOr<Template> Template::Parse(absl::string_view text) {
       continue;
     }
     if (c == '}') {
-      return absl::InvalidArgumentError(
-          absl::StrCat("unbalanced '}' at byte ", i, " (write '}}' for a brace)"));
+      return absl::InvalidArgumentError(absl::StrCat(
+          "unbalanced '}' at byte ", i, " (write '}}' for a brace)"));
     }
     if (c != '{') {
       literal.push_back(c);
@@ -70,8 +70,8 @@ absl::StatusOr<Template> Template::Parse(absl::string_view text) {
     }
     const size_t close = text.find('}', i + 1);
     if (close == absl::string_view::npos) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("unclosed '{' at byte ", i, " (write '{{' for a brace)"));
+      return absl::InvalidArgumentError(absl::StrCat(
+          "unclosed '{' at byte ", i, " (write '{{' for a brace)"));
     }
     const absl::string_view name = text.substr(i + 1, close - i - 1);
     const PlaceholderName* found = nullptr;

@@ -42,7 +42,8 @@ struct World {
     std::normal_distribution<double> shift(0, 0.6);
     for (size_t i = 0; i < rules; ++i) {
       // The truth differs from the defaults for every other rule.
-      true_weight.push_back(r.rule(i).default_weight + (i % 2 == 0 ? shift(rng) : 0));
+      true_weight.push_back(r.rule(i).default_weight +
+                            (i % 2 == 0 ? shift(rng) : 0));
     }
   }
   Signals Draw(size_t never_fires = SIZE_MAX) {
@@ -61,7 +62,8 @@ struct World {
   }
 };
 
-double LogLoss(const std::vector<std::pair<Signals, bool>>& data, const ModelWeights& w) {
+double LogLoss(const std::vector<std::pair<Signals, bool>>& data,
+               const ModelWeights& w) {
   double loss = 0;
   for (const auto& [s, y] : data) {
     const double p = std::clamp(ReplyProbability(s, w), 1e-12, 1 - 1e-12);
@@ -95,8 +97,8 @@ TEST(LearnTest, MovesTowardAHiddenTruthAndBeatsTheDefaults) {
   const double loss_learned = LogLoss(fresh, learned);
   const double loss_truth = LogLoss(fresh, truth);
   std::cout << "log-loss on 20,000 fresh draws: defaults " << loss_default
-            << ", learned (20,000 outcomes) " << loss_learned << ", truth " << loss_truth
-            << "\n";
+            << ", learned (20,000 outcomes) " << loss_learned << ", truth "
+            << loss_truth << "\n";
   RecordProperty("log_loss_default", std::to_string(loss_default));
   RecordProperty("log_loss_learned", std::to_string(loss_learned));
   EXPECT_LT(loss_learned, loss_default - 0.05);
@@ -158,7 +160,7 @@ TEST(LearnTest, StrongRegularisationKeepsARuleAtItsDefault) {
   for (int n = 0; n < 5000; ++n) Learn(s, false, options, &weak);
   options.l2_to_default = 1.0;
   for (int n = 0; n < 5000; ++n) Learn(s, false, options, &strong);
-  EXPECT_LT(weak.weight[i], w0 - 0.3);  // free to follow the data
+  EXPECT_LT(weak.weight[i], w0 - 0.3);      // free to follow the data
   EXPECT_NEAR(strong.weight[i], w0, 0.05);  // held at its default
 }
 
@@ -172,7 +174,8 @@ TEST(LearnTest, FewOutcomesStayNearTheDefaults) {
     Learn(s, world.Label(s), options, &w);
   }
   for (size_t i = 0; i < rules.size(); ++i) {
-    EXPECT_NEAR(w.weight[i], rules.rule(i).default_weight, 0.2) << rules.rule(i).id;
+    EXPECT_NEAR(w.weight[i], rules.rule(i).default_weight, 0.2)
+        << rules.rule(i).id;
   }
 }
 
@@ -236,8 +239,9 @@ TEST(ModelProtoTest, AlignsByRuleIdWhenTheRulesChange) {
   ASSERT_TRUE(changed.ok()) << changed.status();
   const ModelWeights aligned = FromModelProto(model, **changed);
   ASSERT_EQ(aligned.weight.size(), (*changed)->size());
-  EXPECT_DOUBLE_EQ(aligned.weight[static_cast<size_t>((*changed)->FindRule("pitch.hype"))],
-                   -1.25);
+  EXPECT_DOUBLE_EQ(
+      aligned.weight[static_cast<size_t>((*changed)->FindRule("pitch.hype"))],
+      -1.25);
   EXPECT_EQ(aligned.rules_version, (*changed)->version());
 }
 
@@ -264,6 +268,17 @@ TEST(ScoreModelTest, LearnedWeightsAreUsedOnlyAfterMinOutcomes) {
   // Weights of another rules version are not used.
   w.rules_version = "0-000000000000";
   EXPECT_EQ(Score(in, rules, w).model_version(), 0);
+}
+
+TEST(SignalsStorageTest, RoundTripsByRuleId) {
+  const CompiledRules& rules = DefaultRules();
+  const Scored s = ScoreForMitch(kSeedBody);
+  auto stored = SignalsByRuleId(s.signals, rules);
+  EXPECT_FALSE(stored.empty());
+  for (const auto& [id, value] : stored) EXPECT_NE(value, 0) << id;
+  stored.emplace_back("retired.rule", 1.0);
+  const Signals back = SignalsFromRuleIds(stored, rules);
+  EXPECT_EQ(back.x, s.signals.x);
 }
 
 TEST(ScoreModelTest, ReplyProbabilityMatchesTheSignals) {

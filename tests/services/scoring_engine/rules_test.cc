@@ -4,9 +4,8 @@
 
 #include "services/scoring/engine/rules.h"
 
-#include <gtest/gtest.h>
-
 #include <google/protobuf/text_format.h>
+#include <gtest/gtest.h>
 
 #include <regex>
 #include <string>
@@ -17,10 +16,13 @@
 namespace rapport::scoring::engine::testing {
 namespace {
 
-std::string DefaultText() { return ReadFile(RulesDir() + "/default.textproto"); }
+std::string DefaultText() {
+  return ReadFile(RulesDir() + "/default.textproto");
+}
 
 // `text` with the first occurrence of `from` replaced by `to`.
-std::string Replace(std::string text, const std::string& from, const std::string& to) {
+std::string Replace(std::string text, const std::string& from,
+                    const std::string& to) {
   const size_t at = text.find(from);
   EXPECT_NE(at, std::string::npos) << from;
   if (at != std::string::npos) text.replace(at, from.size(), to);
@@ -31,19 +33,22 @@ std::string Replace(std::string text, const std::string& from, const std::string
 int LineOf(const std::string& text, const std::string& needle) {
   const size_t at = text.find(needle);
   EXPECT_NE(at, std::string::npos) << needle;
-  return 1 + static_cast<int>(std::count(text.begin(), text.begin() + static_cast<long>(at), '\n'));
+  return 1 + static_cast<int>(std::count(
+                 text.begin(), text.begin() + static_cast<std::ptrdiff_t>(at),
+                 '\n'));
 }
 
 std::string LoadError(const std::string& text) {
   auto r = ParseRules(text, "default.textproto");
   EXPECT_FALSE(r.ok());
-  return r.ok() ? "" : std::string(r.status().message());
+  return r.ok() ? "" : r.status().ToString();
 }
 
 TEST(RulesTest, DefaultRulesLoadWithAVersionAndTheirExamplesPass) {
   auto r = LoadRules(RulesDir() + "/default.textproto");
   ASSERT_TRUE(r.ok()) << r.status();
-  EXPECT_TRUE(std::regex_match((*r)->version(), std::regex("^[0-9]+-[0-9a-f]{12}$")))
+  EXPECT_TRUE(
+      std::regex_match((*r)->version(), std::regex("^[0-9]+-[0-9a-f]{12}$")))
       << (*r)->version();
   EXPECT_GE((*r)->size(), 30u);
   EXPECT_GE((*r)->FindRule("name.formal_name"), 0);
@@ -62,41 +67,51 @@ TEST(RulesTest, VersionHashFollowsTheContent) {
 }
 
 TEST(RulesTest, SyntaxErrorsHaveFileLineAndColumn) {
-  const std::string text = DefaultText() + "\nrules { id: \"x\" weight: oops }\n";
+  const std::string text =
+      DefaultText() + "\nrules { id: \"x\" weight: oops }\n";
   const std::string error = LoadError(text);
-  const int line = 1 + static_cast<int>(std::count(text.begin(), text.end(), '\n')) - 1;
-  EXPECT_NE(error.find(absl::StrCat("default.textproto:", line, ":")), std::string::npos)
+  const int line =
+      1 + static_cast<int>(std::count(text.begin(), text.end(), '\n')) - 1;
+  EXPECT_NE(error.find(absl::StrCat("default.textproto:", line, ":")),
+            std::string::npos)
       << error;
 }
 
 TEST(RulesTest, UnknownLexiconNamesRuleAndLine) {
-  const std::string text =
-      Replace(DefaultText(), "lexicons: [\"hype\"]", "lexicons: [\"hyperbole\"]");
+  const std::string text = Replace(DefaultText(), "lexicons: [\"hype\"]",
+                                   "lexicons: [\"hyperbole\"]");
   const std::string error = LoadError(text);
-  EXPECT_NE(error.find(absl::StrCat("default.textproto:", LineOf(text, "\"hyperbole\""))),
+  EXPECT_NE(error.find(absl::StrCat("default.textproto:",
+                                    LineOf(text, "\"hyperbole\""))),
             std::string::npos)
       << error;
-  EXPECT_NE(error.find("rule 'pitch.hype': unknown lexicon 'hyperbole'"), std::string::npos)
+  EXPECT_NE(error.find("rule 'pitch.hype': unknown lexicon 'hyperbole'"),
+            std::string::npos)
       << error;
 }
 
 TEST(RulesTest, BadRegexNamesLexiconOrRuleAndLine) {
-  std::string text = Replace(DefaultText(), "id: \"pitch.feature_talk\"",
-                             "id: \"pitch.feature_talk\"\n  patterns: \"(unclosed\"");
+  std::string text =
+      Replace(DefaultText(), "id: \"pitch.feature_talk\"",
+              "id: \"pitch.feature_talk\"\n  patterns: \"(unclosed\"");
   const std::string error = LoadError(text);
-  EXPECT_NE(error.find(absl::StrCat("default.textproto:", LineOf(text, "(unclosed"))),
-            std::string::npos)
+  EXPECT_NE(
+      error.find(absl::StrCat("default.textproto:", LineOf(text, "(unclosed"))),
+      std::string::npos)
       << error;
-  EXPECT_NE(error.find("rule 'pitch.feature_talk': patterns '(unclosed' does not compile"),
-            std::string::npos)
+  EXPECT_NE(
+      error.find(
+          "rule 'pitch.feature_talk': patterns '(unclosed' does not compile"),
+      std::string::npos)
       << error;
 }
 
 TEST(RulesTest, DuplicateIdsAreRejected) {
   const std::string text = Replace(DefaultText(), "id: \"pitch.feature_talk\"",
                                    "id: \"pitch.hype\"");
-  EXPECT_NE(LoadError(text).find("rule 'pitch.hype': id is used by another rule"),
-            std::string::npos);
+  EXPECT_NE(
+      LoadError(text).find("rule 'pitch.hype': id is used by another rule"),
+      std::string::npos);
 }
 
 TEST(RulesTest, UnknownPlaceholderIsRejected) {
@@ -104,31 +119,38 @@ TEST(RulesTest, UnknownPlaceholderIsRejected) {
       Replace(DefaultText(), "with their stated priority '{priority}'",
               "with their stated priority '{priorty}'");
   const std::string error = LoadError(text);
-  EXPECT_NE(error.find("rule 'pitch.hype': suggestion: unknown placeholder {priorty}"),
+  EXPECT_NE(error.find(
+                "rule 'pitch.hype': suggestion: unknown placeholder {priorty}"),
             std::string::npos)
       << error;
 }
 
 TEST(RulesTest, ProfilePlaceholdersNeedAFallback) {
-  const std::string text = Replace(
-      DefaultText(),
-      "  fallback_suggestion: \"Replace the claim with one specific thing you know about their \"\n"
-      "                       \"situation.\"\n",
-      "");
-  EXPECT_NE(LoadError(text).find("rule 'pitch.hype': fallback_suggestion is required"),
+  const std::string text =
+      Replace(DefaultText(),
+              "  fallback_suggestion: \"Replace the claim with one specific "
+              "thing you know about their \"\n"
+              "                       \"situation.\"\n",
+              "");
+  EXPECT_NE(LoadError(text).find(
+                "rule 'pitch.hype': fallback_suggestion is required"),
             std::string::npos);
 }
 
 TEST(RulesTest, AnExampleThatDoesNotBehaveIsRejected) {
   const std::string text =
-      Replace(DefaultText(), "examples { text: \"We are number one in logistics software.\"",
+      Replace(DefaultText(),
+              "examples { text: \"We are number one in logistics software.\"",
               "examples { text: \"We sell logistics software.\"");
   const std::string error = LoadError(text);
-  EXPECT_NE(error.find("rule 'pitch.hype': example 'We sell logistics software.' should "
-                       "fire but does not"),
-            std::string::npos)
+  EXPECT_NE(
+      error.find(
+          "rule 'pitch.hype': example 'We sell logistics software.' should "
+          "fire but does not"),
+      std::string::npos)
       << error;
-  EXPECT_NE(error.find(absl::StrCat(":", LineOf(text, "We sell logistics software."), ":")),
+  EXPECT_NE(error.find(absl::StrCat(
+                ":", LineOf(text, "We sell logistics software."), ":")),
             std::string::npos)
       << error;
 }
@@ -143,23 +165,31 @@ TEST(RulesTest, MissingReservedLexiconIsRejected) {
 TEST(RulesTest, UnknownDetectorAndParamAreRejected) {
   std::string text = Replace(DefaultText(), "detector: \"self_opening\"",
                              "detector: \"self_openings\"");
-  EXPECT_NE(LoadError(text).find("unknown detector 'self_openings'"), std::string::npos);
+  EXPECT_NE(LoadError(text).find("unknown detector 'self_openings'"),
+            std::string::npos);
   text = Replace(DefaultText(), "params { key: \"max_self_share\" value: 0.5 }",
                  "params { key: \"max_share\" value: 0.5 }");
-  EXPECT_NE(LoadError(text).find("detector 'self_focus_ratio' has no param 'max_share'"),
+  EXPECT_NE(LoadError(text).find(
+                "detector 'self_focus_ratio' has no param 'max_share'"),
             std::string::npos);
 }
 
 TEST(RulesTest, MissingDimensionAndNonFiniteWeightsAreRejected) {
-  std::string text = Replace(DefaultText(), "dimension: DIMENSION_TIMING\n  weight: 0.5",
-                             "dimension: DIMENSION_TONE\n  weight: 0.5");
+  std::string text =
+      Replace(DefaultText(), "dimension: DIMENSION_TIMING\n  weight: 0.5",
+              "dimension: DIMENSION_TONE\n  weight: 0.5");
   const std::string error = LoadError(text);
-  EXPECT_NE(error.find("dimension DIMENSION_TIMING is missing"), std::string::npos) << error;
-  EXPECT_NE(error.find("dimension DIMENSION_TONE is listed twice"), std::string::npos) << error;
+  EXPECT_NE(error.find("dimension DIMENSION_TIMING is missing"),
+            std::string::npos)
+      << error;
+  EXPECT_NE(error.find("dimension DIMENSION_TONE is listed twice"),
+            std::string::npos)
+      << error;
   text = Replace(DefaultText(), "weight: -0.4\n  lexicons: [\"hype\"]",
                  "weight: inf\n  lexicons: [\"hype\"]");
-  EXPECT_NE(LoadError(text).find("rule 'pitch.hype': weight must be a finite number"),
-            std::string::npos);
+  EXPECT_NE(
+      LoadError(text).find("rule 'pitch.hype': weight must be a finite number"),
+      std::string::npos);
 }
 
 TEST(RulesTest, DisabledRulesAreNotCompiled) {
@@ -174,14 +204,16 @@ TEST(RulesTest, DisabledRulesAreNotCompiled) {
 
 TEST(RulesTest, CompileRulesNamesFieldPathsWithoutLineNumbers) {
   v1::RulesFile file;
-  ASSERT_TRUE(google::protobuf::TextFormat::ParseFromString(DefaultText(), &file));
+  ASSERT_TRUE(
+      google::protobuf::TextFormat::ParseFromString(DefaultText(), &file));
   auto ok = CompileRules(file, "in-memory");
   ASSERT_TRUE(ok.ok()) << ok.status();
   file.mutable_rules(0)->set_dimension(v1::DIMENSION_UNSPECIFIED);
   auto bad = CompileRules(file, "in-memory");
   ASSERT_FALSE(bad.ok());
-  EXPECT_NE(bad.status().message().find("in-memory: rules[0]: rule 'focus.self_centred': "
-                                        "dimension is required"),
+  EXPECT_NE(bad.status().message().find(
+                "in-memory: rules[0]: rule 'focus.self_centred': "
+                "dimension is required"),
             absl::string_view::npos)
       << bad.status();
 }
@@ -192,7 +224,8 @@ TEST(RulesTest, MissingFileIsNotFound) {
 }
 
 TEST(RulesTest, ErrorsAreAllListed) {
-  std::string text = Replace(DefaultText(), "lexicons: [\"hype\"]", "lexicons: [\"nope1\"]");
+  std::string text =
+      Replace(DefaultText(), "lexicons: [\"hype\"]", "lexicons: [\"nope1\"]");
   text = Replace(text, "lexicons: [\"jargon\"]", "lexicons: [\"nope2\"]");
   const std::string error = LoadError(text);
   EXPECT_NE(error.find("nope1"), std::string::npos);

@@ -31,9 +31,10 @@ TEST(SeedTest, BobBlahMessageScoresAtMost25) {
 
 TEST(SeedTest, BobBlahMessageHasAFindingOnEachFault) {
   const Scored s = ScoreForMitch(kSeedBody, "Quick question");
-  for (const char* phrase : {"Mitchell", "10 minutes of your time", "number one",
-                             "Fortune 500", "We are"}) {
-    EXPECT_TRUE(Covered(s.report, phrase)) << "no finding spans '" << phrase << "'";
+  for (const char* phrase : {"Mitchell", "10 minutes of your time",
+                             "number one", "Fortune 500", "We are"}) {
+    EXPECT_TRUE(Covered(s.report, phrase))
+        << "no finding spans '" << phrase << "'";
   }
   for (const v1::Finding& f : s.report.findings()) {
     EXPECT_FALSE(f.suggestion().empty()) << f.rule_id();
@@ -62,7 +63,8 @@ TEST(SeedTest, HypeSuggestionUsesTheStatedPriority) {
 }
 
 TEST(SeedTest, CustomerCentredRewriteScoresAtLeast75) {
-  const std::string rewrite = ReadFile(RulesDir() + "/examples/seed_rewrite.txt");
+  const std::string rewrite =
+      ReadFile(RulesDir() + "/examples/seed_rewrite.txt");
   ASSERT_FALSE(rewrite.empty());
   const Scored s = ScoreForMitch(rewrite, "Ramp time for the Denver hub");
   EXPECT_GE(s.report.score(), 75) << s.report.DebugString();
@@ -72,26 +74,10 @@ TEST(SeedTest, CustomerCentredRewriteScoresAtLeast75) {
   EXPECT_TRUE(s.Fired("conversation.open_question"));
   EXPECT_FALSE(s.Fired("pitch.hype"));
   EXPECT_FALSE(s.Fired("pitch.feature_talk"));
-  EXPECT_GT(s.report.reply_probability(),
-            ScoreForMitch(kSeedBody, "Quick question").report.reply_probability());
+  EXPECT_GT(
+      s.report.reply_probability(),
+      ScoreForMitch(kSeedBody, "Quick question").report.reply_probability());
 }
 
 }  // namespace
 }  // namespace rapport::scoring::engine::testing
-namespace rapport::scoring::engine::testing {
-TEST(SeedDebug, DISABLED_Print) {
-  const Scored s = ScoreForMitch(kSeedBody, "Quick question");
-  std::cout << s.report.DebugString();
-  const std::string rewrite = ReadFile(RulesDir() + "/examples/seed_rewrite.txt");
-  const Scored r = ScoreForMitch(rewrite, "Ramp time for the Denver hub");
-  std::cout << "=====REWRITE\n" << r.report.DebugString();
-  for (size_t i = 0; i < r.signals.x.size(); ++i) if (r.signals.x[i]) std::cout << DefaultRules().rule(i).id << "=" << r.signals.x[i] << "\n";
-}
-}
-namespace rapport::scoring::engine::testing {
-TEST(SeedDebug, DISABLED_PrintFile) {
-  const char* path = std::getenv("DEBUG_BODY");
-  const Scored s = ScoreForMitch(ReadFile(path), "Ramp time for the Denver hub");
-  std::cout << s.report.DebugString();
-}
-}

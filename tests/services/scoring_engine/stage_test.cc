@@ -9,15 +9,18 @@ namespace rapport::scoring::engine::testing {
 namespace {
 
 constexpr char kPitchyDraft[] =
-    "Hi Mitch,\n\nCongratulations on the new distribution hub in Denver. Our platform "
-    "is the market leader for onboarding new reps. How are you planning the ramp for "
+    "Hi Mitch,\n\nCongratulations on the new distribution hub in Denver. Our "
+    "platform "
+    "is the market leader for onboarding new reps. How are you planning the "
+    "ramp for "
     "the Denver team?\n\nBest,\nBob";
 
 Scored ScoreAtStage(common::BuyingStage stage) {
   profile::Profile p = SeedProfile();
   p.set_stage(stage);
   const common::Sender sender = SeedSender();
-  return ScoreDraft({kPitchyDraft, "Denver hub", common::CHANNEL_EMAIL, &p, &sender});
+  return ScoreDraft(
+      {kPitchyDraft, "Denver hub", common::CHANNEL_EMAIL, &p, &sender});
 }
 
 double Dimension(const Scored& s, v1::Dimension d) {
@@ -36,7 +39,8 @@ TEST(StageTest, SamePitchyDraftScoresLowerForUnawareThanEvaluating) {
   EXPECT_LT(Dimension(unaware, v1::DIMENSION_PITCH),
             Dimension(evaluating, v1::DIMENSION_PITCH));
   // The reply model sees the stage too.
-  EXPECT_LT(unaware.report.reply_probability(), evaluating.report.reply_probability());
+  EXPECT_LT(unaware.report.reply_probability(),
+            evaluating.report.reply_probability());
 }
 
 TEST(StageTest, PenaltiesAndSignalsScaleByTheStageMultiplier) {
@@ -45,10 +49,13 @@ TEST(StageTest, PenaltiesAndSignalsScaleByTheStageMultiplier) {
   // Multipliers of the default rules for DIMENSION_PITCH: 2 and 0.5.
   EXPECT_NEAR(unaware.X("pitch.hype"), 2.0, 1e-9);
   EXPECT_NEAR(evaluating.X("pitch.hype"), 0.5, 1e-9);
-  EXPECT_NEAR(Dimension(evaluating, v1::DIMENSION_PITCH), 100 - 0.5 * (25 + 10), 1e-9);
-  EXPECT_NEAR(Dimension(unaware, v1::DIMENSION_PITCH), 100 - 2 * (25 + 10), 1e-9);
+  EXPECT_NEAR(Dimension(evaluating, v1::DIMENSION_PITCH), 100 - 0.5 * (25 + 10),
+              1e-9);
+  EXPECT_NEAR(Dimension(unaware, v1::DIMENSION_PITCH), 100 - 2 * (25 + 10),
+              1e-9);
   // Other dimensions are unaffected.
-  EXPECT_EQ(Dimension(unaware, v1::DIMENSION_NAME), Dimension(evaluating, v1::DIMENSION_NAME));
+  EXPECT_EQ(Dimension(unaware, v1::DIMENSION_NAME),
+            Dimension(evaluating, v1::DIMENSION_NAME));
 }
 
 TEST(StageTest, UnknownStageIsTreatedAsEarly) {

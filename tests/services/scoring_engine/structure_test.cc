@@ -22,7 +22,9 @@ struct Analyzed {
   FieldText f;
   text::NameHints hints;
 
-  explicit Analyzed(std::string body, std::vector<absl::string_view> names = {"mitch", "mitchell", "grant"},
+  explicit Analyzed(std::string body,
+                    std::vector<absl::string_view> names = {"mitch", "mitchell",
+                                                            "grant"},
                     std::vector<absl::string_view> sender = {"bob", "blah"})
       : text(std::move(body)) {
     hints.recipient = std::move(names);
@@ -32,14 +34,16 @@ struct Analyzed {
   std::string Greeting() const {
     if (!f.greeting.found) return "";
     const auto& g = f.greeting;
-    return text.substr(f.tokens[g.tok_begin].start,
-                       f.tokens[g.tok_end - 1].end - f.tokens[g.tok_begin].start);
+    return text.substr(
+        f.tokens[g.tok_begin].start,
+        f.tokens[g.tok_end - 1].end - f.tokens[g.tok_begin].start);
   }
   std::string GreetingName() const {
     const auto& g = f.greeting;
     if (!g.found || g.name_begin >= g.name_end) return "";
-    return text.substr(f.tokens[g.name_begin].start,
-                       f.tokens[g.name_end - 1].end - f.tokens[g.name_begin].start);
+    return text.substr(
+        f.tokens[g.name_begin].start,
+        f.tokens[g.name_end - 1].end - f.tokens[g.name_begin].start);
   }
   // The scored text, tokens joined by single spaces.
   std::string Scored() const {
@@ -47,7 +51,8 @@ struct Analyzed {
     for (size_t i = 0; i < f.tokens.size(); ++i) {
       if (f.tokens[i].region != Region::kScored) continue;
       if (!out.empty() && (f.tokens[i].flags & text::kSpaceBefore)) out += ' ';
-      out += std::string(f.Original(i));
+      const absl::string_view word = f.Original(i);
+      out.append(word.data(), word.size());
     }
     return out;
   }
@@ -93,14 +98,16 @@ TEST(GreetingTest, MarksGenericSalutations) {
 }
 
 TEST(GreetingTest, ACapitalisedWordBeforeACommaIsNotAGreeting) {
-  EXPECT_FALSE(Analyzed("Congratulations, Mitch! The hub looks great.").f.greeting.found);
+  EXPECT_FALSE(Analyzed("Congratulations, Mitch! The hub looks great.")
+                   .f.greeting.found);
   EXPECT_FALSE(Analyzed("Today, we opened a hub.").f.greeting.found);
   EXPECT_FALSE(Analyzed("I saw the Denver news.").f.greeting.found);
 }
 
 TEST(SignatureTest, StripsSignoffAndNameLines) {
-  const Analyzed a("Hi Mitch,\n\nHow is the Denver hub going?\n\nBest,\nBob Blah\n"
-                   "VP Partnerships, Blah Inc\n+1 555 010 0199");
+  const Analyzed a(
+      "Hi Mitch,\n\nHow is the Denver hub going?\n\nBest,\nBob Blah\n"
+      "VP Partnerships, Blah Inc\n+1 555 010 0199");
   EXPECT_EQ(a.Scored(), "How is the Denver hub going?");
   EXPECT_EQ(a.f.words, 6u);
 }
@@ -111,41 +118,52 @@ TEST(SignatureTest, StripsSignoffWithNameOnOneLine) {
 }
 
 TEST(SignatureTest, StripsDashDashDelimiterAndMobileSignature) {
-  EXPECT_EQ(Analyzed("How is Denver?\n-- \nBob Blah\nBlah Inc").Scored(), "How is Denver?");
-  EXPECT_EQ(Analyzed("How is Denver?\n\nSent from my iPhone").Scored(), "How is Denver?");
+  EXPECT_EQ(Analyzed("How is Denver?\n-- \nBob Blah\nBlah Inc").Scored(),
+            "How is Denver?");
+  EXPECT_EQ(Analyzed("How is Denver?\n\nSent from my iPhone").Scored(),
+            "How is Denver?");
 }
 
 TEST(SignatureTest, KeepsAClosingSentenceThatIsNotASignoff) {
-  const Analyzed a("How is Denver?\nThanks for the update on the hub last week.");
-  EXPECT_EQ(a.Scored(), "How is Denver? Thanks for the update on the hub last week.");
+  const Analyzed a(
+      "How is Denver?\nThanks for the update on the hub last week.");
+  EXPECT_EQ(a.Scored(),
+            "How is Denver? Thanks for the update on the hub last week.");
 }
 
 TEST(SignatureTest, KeepsLongTextAfterASignoffWord) {
-  const Analyzed a("How is Denver?\nBest,\nI wanted to add one more thought about the "
-                   "onboarding plan for the new reps in the Denver hub this quarter.");
+  const Analyzed a(
+      "How is Denver?\nBest,\nI wanted to add one more thought about the "
+      "onboarding plan for the new reps in the Denver hub this quarter.");
   EXPECT_NE(a.Scored().find("onboarding plan"), std::string::npos);
 }
 
 TEST(QuoteTest, StripsQuotedLinesAndTheAttributedReply) {
-  const Analyzed a("Great to hear, Mitch.\nHow did the launch go?\n\n"
-                   "On Tue, Mar 3, 2024 at 10:02 AM Mitchell Grant <mitch@acme.example> wrote:\n"
-                   "> We opened the hub.\n> It went well.");
+  const Analyzed a(
+      "Great to hear, Mitch.\nHow did the launch go?\n\n"
+      "On Tue, Mar 3, 2024 at 10:02 AM Mitchell Grant <mitch@acme.example> "
+      "wrote:\n"
+      "> We opened the hub.\n> It went well.");
   EXPECT_EQ(a.Scored(), "Great to hear, Mitch. How did the launch go?");
   size_t quoted = 0;
-  for (const auto& t : a.f.tokens) quoted += t.region == Region::kQuoted ? 1 : 0;
+  for (const auto& t : a.f.tokens) {
+    quoted += t.region == Region::kQuoted ? 1 : 0;
+  }
   EXPECT_GT(quoted, 10u);
 }
 
 TEST(QuoteTest, StripsAWrappedAttributionLine) {
-  const Analyzed a("Thanks, that helps a lot with the plan.\n\n"
-                   "On Tue, Mar 3, 2024 at 10:02 AM Mitchell Grant <\n"
-                   "mitch@acme.example> wrote:\nOld text here.");
+  const Analyzed a(
+      "Thanks, that helps a lot with the plan.\n\n"
+      "On Tue, Mar 3, 2024 at 10:02 AM Mitchell Grant <\n"
+      "mitch@acme.example> wrote:\nOld text here.");
   EXPECT_EQ(a.Scored(), "Thanks, that helps a lot with the plan.");
 }
 
 TEST(QuoteTest, StripsOriginalMessageBlocksAndInlineQuotes) {
-  EXPECT_EQ(Analyzed("See below.\n-----Original Message-----\nFrom: x\nOld").Scored(),
-            "See below.");
+  EXPECT_EQ(
+      Analyzed("See below.\n-----Original Message-----\nFrom: x\nOld").Scored(),
+      "See below.");
   EXPECT_EQ(Analyzed("> you asked about ramp\nIt takes six months.").Scored(),
             "It takes six months.");
 }

@@ -58,7 +58,9 @@ inline common::Contact SeedContact() {
   return c;
 }
 
-inline profile::Profile SeedProfile() { return ProfileFromContact(SeedContact()); }
+inline profile::Profile SeedProfile() {
+  return ProfileFromContact(SeedContact());
+}
 
 inline common::Sender SeedSender() {
   common::Sender s;
@@ -126,7 +128,8 @@ inline Scored ScoreForMitch(const std::string& body,
                             const std::string& subject = "Denver hub") {
   static const profile::Profile profile = SeedProfile();
   static const common::Sender sender = SeedSender();
-  return ScoreDraft(Draft{body, subject, common::CHANNEL_EMAIL, &profile, &sender});
+  return ScoreDraft(
+      Draft{body, subject, common::CHANNEL_EMAIL, &profile, &sender});
 }
 
 // The text of the finding's span in `text`.

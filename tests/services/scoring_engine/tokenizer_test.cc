@@ -62,7 +62,8 @@ TEST(TokenizerTest, FoldsCaseAndTypographicQuotes) {
 TEST(TokenizerTest, OffsetsPointIntoTheOriginalWithMultiByteText) {
   // "Café" (é is 2 bytes), a coffee emoji (3 bytes), an em dash (3 bytes),
   // a grinning face (4 bytes).
-  const Tokens t("Caf\xC3\xA9 \xE2\x98\x95 na\xC3\xAFve \xE2\x80\x94 \xF0\x9F\x98\x80 ok");
+  const Tokens t(
+      "Caf\xC3\xA9 \xE2\x98\x95 na\xC3\xAFve \xE2\x80\x94 \xF0\x9F\x98\x80 ok");
   ASSERT_EQ(t.tokens.size(), 6u);
   EXPECT_EQ(t.Original(0), "Caf\xC3\xA9");
   EXPECT_EQ(t.tokens[0].end, 5u);
@@ -78,10 +79,14 @@ TEST(TokenizerTest, OffsetsPointIntoTheOriginalWithMultiByteText) {
 }
 
 TEST(TokenizerTest, FoldsNonAsciiCase) {
-  const Tokens t("\xC3\x89LODIE \xC3\x9C" "BER");  // ÉLODIE ÜBER
+  const Tokens t(
+      "\xC3\x89LODIE \xC3\x9C"
+      "BER");  // ÉLODIE ÜBER
   ASSERT_EQ(t.tokens.size(), 2u);
   EXPECT_EQ(t.Folded(0), "\xC3\xA9lodie");
-  EXPECT_EQ(t.Folded(1), "\xC3\xBC" "ber");
+  EXPECT_EQ(t.Folded(1),
+            "\xC3\xBC"
+            "ber");
   EXPECT_TRUE(t.tokens[0].flags & kCapitalized);
 }
 
@@ -98,15 +103,19 @@ TEST(TokenizerTest, CountsCrLfAsOneLineBreak) {
 }
 
 TEST(TokenizerTest, RecognisesMergeFields) {
-  const Tokens t("Hi {{first_name}}, {{ company }} [Company] [First Name] "
-                 "%FIRST_NAME% {FirstName} <<Title>>");
+  const Tokens t(
+      "Hi {{first_name}}, {{ company }} [Company] [First Name] "
+      "%FIRST_NAME% {FirstName} <<Title>>");
   std::vector<std::string> merge;
   for (size_t i = 0; i < t.tokens.size(); ++i) {
-    if (t.tokens[i].kind == TokenKind::kMergeField) merge.push_back(t.Original(i));
+    if (t.tokens[i].kind == TokenKind::kMergeField) {
+      merge.push_back(t.Original(i));
+    }
   }
-  EXPECT_EQ(merge, (std::vector<std::string>{
-                       "{{first_name}}", "{{ company }}", "[Company]",
-                       "[First Name]", "%FIRST_NAME%", "{FirstName}", "<<Title>>"}));
+  EXPECT_EQ(merge,
+            (std::vector<std::string>{
+                "{{first_name}}", "{{ company }}", "[Company]", "[First Name]",
+                "%FIRST_NAME%", "{FirstName}", "<<Title>>"}));
 }
 
 TEST(TokenizerTest, FootnotesLinksAndPercentagesAreNotMergeFields) {
@@ -117,25 +126,28 @@ TEST(TokenizerTest, FootnotesLinksAndPercentagesAreNotMergeFields) {
 }
 
 TEST(TokenizerTest, RecognisesUrlsAndEmails) {
-  const Tokens t("Read https://acme.example/denver?x=1. Mail bob.blah@blah.example "
-                 "or www.blah.example!");
+  const Tokens t(
+      "Read https://acme.example/denver?x=1. Mail bob.blah@blah.example "
+      "or www.blah.example!");
   std::vector<std::string> special;
   for (size_t i = 0; i < t.tokens.size(); ++i) {
-    if (t.tokens[i].kind == TokenKind::kUrl || t.tokens[i].kind == TokenKind::kEmail) {
+    if (t.tokens[i].kind == TokenKind::kUrl ||
+        t.tokens[i].kind == TokenKind::kEmail) {
       special.push_back(t.Original(i));
     }
   }
-  EXPECT_EQ(special, (std::vector<std::string>{"https://acme.example/denver?x=1",
-                                               "bob.blah@blah.example",
-                                               "www.blah.example"}));
+  EXPECT_EQ(special, (std::vector<std::string>{
+                         "https://acme.example/denver?x=1",
+                         "bob.blah@blah.example", "www.blah.example"}));
 }
 
 TEST(TokenizerTest, KeepsAcronymsWithPeriodsTogether) {
   const Tokens t("In the U.S. e.g. today at 9 a.m. J. Smith");
   std::vector<std::string> words;
   for (size_t i = 0; i < t.tokens.size(); ++i) words.push_back(t.Original(i));
-  EXPECT_EQ(words, (std::vector<std::string>{"In", "the", "U.S.", "e.g.", "today",
-                                             "at", "9", "a.m.", "J", ".", "Smith"}));
+  EXPECT_EQ(words,
+            (std::vector<std::string>{"In", "the", "U.S.", "e.g.", "today",
+                                      "at", "9", "a.m.", "J", ".", "Smith"}));
   EXPECT_TRUE(t.tokens[2].flags & kAcronymDot);
 }
 
@@ -143,8 +155,8 @@ TEST(TokenizerTest, JoinsHyphenatedWords) {
   const Tokens t("best-in-class follow-up -- 15-minute");
   std::vector<std::string> words;
   for (size_t i = 0; i < t.tokens.size(); ++i) words.push_back(t.Original(i));
-  EXPECT_EQ(words, (std::vector<std::string>{"best-in-class", "follow-up", "-", "-",
-                                             "15-minute"}));
+  EXPECT_EQ(words, (std::vector<std::string>{"best-in-class", "follow-up", "-",
+                                             "-", "15-minute"}));
 }
 
 TEST(TokenizerTest, MarksQuestionRuns) {

@@ -23,8 +23,8 @@ namespace text = rapport::scoring::engine::text;
 const CompiledRules& Rules() {
   static const std::shared_ptr<const CompiledRules> rules = [] {
     const char* path = std::getenv("RAPPORT_RULES");
-    auto r = rapport::scoring::engine::LoadRules(path != nullptr ? path
-                                                                 : RAPPORT_DEFAULT_RULES);
+    auto r = rapport::scoring::engine::LoadRules(
+        path != nullptr ? path : RAPPORT_DEFAULT_RULES);
     if (!r.ok()) std::abort();
     return *r;
   }();

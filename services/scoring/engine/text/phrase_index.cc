@@ -39,8 +39,10 @@ bool EqualsQuoteNormalized(absl::string_view token_text,
     } else {
       buf[n++] = static_cast<char>(s);
     }
-    if (j + n > exact.size() || exact.substr(j, n) != absl::string_view(buf, n))
+    if (j + n > exact.size() ||
+        exact.substr(j, n) != absl::string_view(buf, n)) {
       return false;
+    }
     j += n;
     i += static_cast<size_t>(len);
   }
@@ -93,11 +95,11 @@ int PhraseIndex::Add(absl::string_view phrase, bool case_sensitive) {
   }
   if (e.tokens.size() > 1) {
     e.second_len = e.tokens[1].size();
-    e.second_first = e.tokens[1].empty() ? 0 : e.tokens[1][0];
+    e.second_first = e.tokens[1].empty() ? '\0' : e.tokens[1][0];
   }
   const auto id = static_cast<uint32_t>(entries_.size());
   dedupe_.emplace(std::move(key), id);
-  heads_[e.tokens[0]].entries.push_back(id);
+  HeadFor(e.tokens[0]).entries.push_back(id);
   entries_.push_back(std::move(e));
   return static_cast<int>(id);
 }
@@ -107,8 +109,17 @@ bool PhraseIndex::SetRole(absl::string_view word, uint8_t role) {
   std::string folded;
   Tokenize(word, &toks, &folded);
   if (toks.size() != 1) return false;
-  heads_[FoldedText(folded, toks[0])].roles |= role;
+  const absl::string_view key = FoldedText(folded, toks[0]);
+  HeadFor(std::string(key.data(), key.size())).roles |= role;
   return true;
+}
+
+PhraseIndex::Head& PhraseIndex::HeadFor(const std::string& folded_token) {
+  if (!folded_token.empty()) {
+    const auto b = static_cast<unsigned char>(folded_token[0]);
+    first_bytes_[b >> 6] |= uint64_t{1} << (b & 63);
+  }
+  return heads_[folded_token];
 }
 
 size_t PhraseIndex::MatchEntryAt(uint32_t e, const TokenSpan& span, size_t i,

@@ -34,7 +34,7 @@ class PhraseIndex {
   // What is known about a folded token that starts at least one phrase or
   // carries word roles.
   struct Head {
-    uint8_t roles = 0;               // bits given with SetRole()
+    uint8_t roles = 0;              // bits given with SetRole()
     std::vector<uint32_t> entries;  // phrases starting with this token
   };
 
@@ -48,8 +48,12 @@ class PhraseIndex {
   // token.
   bool SetRole(absl::string_view word, uint8_t role);
 
-  // The head for a folded token, or nullptr.
+  // The head for a folded token, or nullptr. Tokens whose first byte starts
+  // no head are answered without hashing.
   const Head* FindHead(absl::string_view folded_token) const {
+    if (folded_token.empty()) return nullptr;
+    const auto b = static_cast<unsigned char>(folded_token[0]);
+    if (!((first_bytes_[b >> 6] >> (b & 63)) & 1U)) return nullptr;
     auto it = heads_.find(folded_token);
     return it == heads_.end() ? nullptr : &it->second;
   }
@@ -102,7 +106,10 @@ class PhraseIndex {
     size_t second_len = 0;
     char second_first = 0;
   };
+  Head& HeadFor(const std::string& folded_token);
+
   absl::flat_hash_map<std::string, Head> heads_;
+  uint64_t first_bytes_[4] = {0, 0, 0, 0};  // first bytes of the heads
   absl::flat_hash_map<std::string, uint32_t> dedupe_;
   std::vector<Entry> entries_;
 };

@@ -8,6 +8,7 @@
 
 #include <algorithm>
 
+#include "absl/strings/match.h"
 #include "absl/strings/strip.h"
 #include "services/scoring/engine/text/structure.h"
 
@@ -21,7 +22,7 @@ bool IsClosingPunct(absl::string_view folded) {
 
 bool IsBullet(absl::string_view folded) {
   return folded == "-" || folded == "*" || folded == "\xE2\x80\xA2" ||  // •
-         folded == "\xE2\x80\x93" || folded == "\xE2\x80\x94";          // – —
+         folded == "\xE2\x80\x93" || folded == "\xE2\x80\x94";  // – —
 }
 
 class Splitter {
@@ -70,8 +71,7 @@ class Splitter {
     const Token& t = f_.tokens[i];
     const absl::string_view p = f_.Folded(i);
     const bool next_spaced = (f_.tokens[j].flags & kSpaceBefore) != 0;
-    if (p.find('?') != absl::string_view::npos ||
-        p.find('!') != absl::string_view::npos) {
+    if (absl::StrContains(p, '?') || absl::StrContains(p, '!')) {
       return next_spaced || !IsLowercaseWord(j);
     }
     if (p != ".") {

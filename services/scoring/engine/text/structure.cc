@@ -82,7 +82,9 @@ class Analyzer {
       if (f_.Folded(i) == ":") candidate = true;
     }
     if (!candidate) return false;
-    if (RE2::PartialMatch(Piece(LineText(l)), *config_.quote_header)) return true;
+    if (RE2::PartialMatch(Piece(LineText(l)), *config_.quote_header)) {
+      return true;
+    }
     // A wrapped attribution: "On Tue, 3 Mar 2024 at 10:00, Bob Blah <"
     // + "bob@blah.com> wrote:".
     if (first == "on" && li + 1 < lines_.size()) {
@@ -217,9 +219,9 @@ class Analyzer {
   }
 
   static bool IsGreetingTerminator(absl::string_view p) {
-    return p == "," || p == "!" || p == ":" || p == "-" || p == "\xE2\x80\x94" ||
-           p == "\xE2\x80\x93" || p == "\xE2\x80\xA6" || p == "..." ||
-           p == ".";
+    return p == "," || p == "!" || p == ":" || p == "-" ||
+           p == "\xE2\x80\x94" || p == "\xE2\x80\x93" || p == "\xE2\x80\xA6" ||
+           p == "..." || p == ".";
   }
 
   // Name words: capitalised words (not "I") starting at `i`, at most three;

@@ -274,9 +274,8 @@ class Tokenizer {
     }
     const size_t end = pos + static_cast<size_t>(len);
     if (len == 1) {
-      return Emit(pos, end, IsAsciiPunct(c) ? TokenKind::kPunct
-                                            : TokenKind::kSymbol,
-                  0);
+      return Emit(pos, end,
+                  IsAsciiPunct(c) ? TokenKind::kPunct : TokenKind::kSymbol, 0);
     }
     if (cp == 0x2026) return Emit(pos, end, TokenKind::kPunct, kTerminal);
     if (cp == 0x203D || cp == 0x2047 || cp == 0x2048 || cp == 0x2049) {
@@ -390,8 +389,8 @@ class Tokenizer {
 
   size_t Emit(size_t start, size_t end, TokenKind kind, uint8_t flags,
               bool ascii = false) {
-    if (ascii || (end == start + 1 &&
-                  static_cast<unsigned char>(s_[start]) < 0x80)) {
+    if (ascii ||
+        (end == start + 1 && static_cast<unsigned char>(s_[start]) < 0x80)) {
       return EmitAscii(start, end, kind, flags);
     }
     Token t;

@@ -50,10 +50,10 @@ enum class Region : uint8_t {
 };
 
 struct Token {
-  uint32_t start = 0;       // byte offset into the original text
-  uint32_t end = 0;         // one past the last byte
-  uint32_t fold_start = 0;  // offset of the folded text in the fold buffer
-  uint16_t fold_len = 0;    // its length (cut at 65535)
+  uint32_t start = 0;            // byte offset into the original text
+  uint32_t end = 0;              // one past the last byte
+  uint32_t fold_start = 0;       // offset of the folded text in the fold buffer
+  uint16_t fold_len = 0;         // its length (cut at 65535)
   uint16_t newlines_before = 0;  // line breaks in the gap before it
   TokenKind kind = TokenKind::kWord;
   uint8_t flags = 0;

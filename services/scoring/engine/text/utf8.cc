@@ -156,8 +156,8 @@ bool IsUpperCodePointSlow(char32_t cp) {
 
 bool IsSpaceCodePoint(char32_t cp) {
   if (cp < 0x80) {
-    return cp == ' ' || cp == '\t' || cp == '\n' || cp == '\r' ||
-           cp == '\f' || cp == '\v';
+    return cp == ' ' || cp == '\t' || cp == '\n' || cp == '\r' || cp == '\f' ||
+           cp == '\v';
   }
   if (cp == kInvalidCodePoint) return false;
   // U+FEFF (byte order mark / zero-width no-break space) is not White_Space

@@ -1,0 +1,696 @@
+#include "services/feedback/forwarder.h"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <exception>
+#include <utility>
+
+#include "absl/random/random.h"
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
+#include "common/auth/auth.h"
+#include "common/log/log.h"
+#include "common/server/server.h"
+#include "common/status/grpc_status.h"
+#include "services/feedback/validate.h"
+
+namespace rapport::feedback {
+namespace {
+
+using Peer = ForwarderMetrics::Peer;
+using Result = ForwarderMetrics::Result;
+
+constexpr int kPeers = 2;
+constexpr int kResults = 5;
+constexpr absl::Duration kErrorLogInterval = absl::Seconds(10);
+
+const char* PeerName(Peer peer) {
+  return peer == Peer::kScoring ? "scoring" : "profile";
+}
+
+std::string DefaultConsumer() {
+  char host[256] = {};
+  if (gethostname(host, sizeof(host) - 1) != 0 || host[0] == '\0') {
+    return absl::StrCat("feedback-", getpid());
+  }
+  return absl::StrCat(host, "-", getpid());
+}
+
+std::string ItemKey(absl::string_view tenant, absl::string_view id) {
+  return absl::StrCat(tenant, "\n", id);
+}
+
+// The outcome as an interaction's direction: the contact acted (a reply, a
+// meeting, an opt-out) or the message went unanswered / undelivered.
+profile::v1::Direction DirectionOf(common::v1::Outcome outcome) {
+  switch (outcome) {
+    case common::v1::OUTCOME_NO_REPLY:
+    case common::v1::OUTCOME_BOUNCED:
+      return profile::v1::DIRECTION_OUTBOUND;
+    default:
+      return profile::v1::DIRECTION_INBOUND;
+  }
+}
+
+// A pending gRPC call: context, request and response live until the
+// callback, which owns and frees them.
+template <typename Request, typename Response>
+struct Call {
+  std::unique_ptr<grpc::ClientContext> ctx;
+  Request request;
+  Response response;
+  Peers::Done<Response> done;
+
+  static std::function<void(grpc::Status)> Finisher(Call* call) {
+    return [call](const grpc::Status& status) {
+      std::unique_ptr<Call> owned(call);
+      if (!status.ok()) {
+        std::move(owned->done)(FromGrpcStatus(status));
+      } else {
+        std::move(owned->done)(std::move(owned->response));
+      }
+    };
+  }
+};
+
+}  // namespace
+
+bool IsTransient(absl::StatusCode code) {
+  switch (code) {
+    case absl::StatusCode::kUnavailable:
+    case absl::StatusCode::kDeadlineExceeded:
+    case absl::StatusCode::kAborted:
+    case absl::StatusCode::kResourceExhausted:
+    case absl::StatusCode::kInternal:
+    case absl::StatusCode::kUnknown:
+    case absl::StatusCode::kCancelled:
+    case absl::StatusCode::kUnauthenticated:
+    case absl::StatusCode::kUnimplemented:
+      return true;
+    default:
+      return false;
+  }
+}
+
+// --- GrpcPeers ---
+
+absl::StatusOr<std::unique_ptr<GrpcPeers>> GrpcPeers::Create(
+    const config::Config& config) {
+  absl::StatusOr<std::shared_ptr<grpc::Channel>> scoring =
+      server::MakeChannel(config, config.scoring_addr);
+  if (!scoring.ok()) return scoring.status();
+  absl::StatusOr<std::shared_ptr<grpc::Channel>> profile =
+      server::MakeChannel(config, config.profile_addr);
+  if (!profile.ok()) return profile.status();
+  return std::make_unique<GrpcPeers>(*scoring, *profile, config.api_key,
+                                     config.peer_deadline);
+}
+
+GrpcPeers::GrpcPeers(const std::shared_ptr<grpc::Channel>& scoring,
+                     const std::shared_ptr<grpc::Channel>& profile,
+                     std::string api_key, absl::Duration deadline)
+    : scoring_(scoring::v1::ScoringService::NewStub(scoring)),
+      profile_(profile::v1::ProfileService::NewStub(profile)),
+      api_key_(std::move(api_key)),
+      deadline_(std::max(deadline, kMinDeadline)) {}
+
+std::unique_ptr<grpc::ClientContext> GrpcPeers::NewContext(
+    const std::string& tenant) const {
+  auto ctx = std::make_unique<grpc::ClientContext>();
+  ctx->set_deadline(absl::ToChronoTime(absl::Now() + deadline_));
+  auth::AttachApiKey(ctx.get(), api_key_);
+  auth::AttachTenant(ctx.get(), tenant);
+  return ctx;
+}
+
+void GrpcPeers::RecordOutcome(const std::string& tenant,
+                              const scoring::v1::RecordOutcomeRequest& request,
+                              Done<scoring::v1::RecordOutcomeResponse> done) {
+  using C = Call<scoring::v1::RecordOutcomeRequest,
+                 scoring::v1::RecordOutcomeResponse>;
+  auto* call = new C{NewContext(tenant), request, {}, std::move(done)};
+  scoring_->async()->RecordOutcome(call->ctx.get(), &call->request,
+                                   &call->response, C::Finisher(call));
+}
+
+void GrpcPeers::RecordInteraction(
+    const std::string& tenant,
+    const profile::v1::RecordInteractionRequest& request,
+    Done<profile::v1::RecordInteractionResponse> done) {
+  using C = Call<profile::v1::RecordInteractionRequest,
+                 profile::v1::RecordInteractionResponse>;
+  auto* call = new C{NewContext(tenant), request, {}, std::move(done)};
+  profile_->async()->RecordInteraction(call->ctx.get(), &call->request,
+                                       &call->response, C::Finisher(call));
+}
+
+void GrpcPeers::RecordInsight(const std::string& tenant,
+                              const profile::v1::RecordInsightRequest& request,
+                              Done<profile::v1::RecordInsightResponse> done) {
+  using C = Call<profile::v1::RecordInsightRequest,
+                 profile::v1::RecordInsightResponse>;
+  auto* call = new C{NewContext(tenant), request, {}, std::move(done)};
+  profile_->async()->RecordInsight(call->ctx.get(), &call->request,
+                                   &call->response, C::Finisher(call));
+}
+
+// --- ForwarderMetrics ---
+
+ForwarderMetrics::ForwarderMetrics(prometheus::Registry& registry)
+    : retries(prometheus::BuildCounter()
+                  .Name("rapport_feedback_forward_retries_total")
+                  .Help("Deliveries of feedback items scheduled for a retry "
+                        "after a transient failure")
+                  .Register(registry)
+                  .Add({})),
+      dead_letters(prometheus::BuildCounter()
+                       .Name("rapport_feedback_dead_letters_total")
+                       .Help("Feedback items moved to the dead-letter stream")
+                       .Register(registry)
+                       .Add({})),
+      lag_seconds(prometheus::BuildGauge()
+                      .Name("rapport_feedback_forward_lag_seconds")
+                      .Help("Age of the oldest feedback item read by a "
+                            "forwarder and not yet acknowledged, over all "
+                            "tenants (0 when none is pending)")
+                      .Register(registry)
+                      .Add({})),
+      held(prometheus::BuildGauge()
+               .Name("rapport_feedback_forward_held_items")
+               .Help("Feedback items this replica's forwarder holds (read, "
+                     "not yet acknowledged)")
+               .Register(registry)
+               .Add({})) {
+  auto& family = prometheus::BuildCounter()
+                     .Name("rapport_feedback_forwarded_total")
+                     .Help(
+                         "Feedback deliveries to peer services, by peer and "
+                         "result")
+                     .Register(registry);
+  const char* results[kResults] = {"ok", "duplicate", "retry", "failed",
+                                   "skipped"};
+  for (int p = 0; p < kPeers; ++p) {
+    for (int r = 0; r < kResults; ++r) {
+      forwarded_[p][r] = &family.Add(
+          {{"peer", PeerName(static_cast<Peer>(p))}, {"result", results[r]}});
+    }
+  }
+}
+
+prometheus::Counter& ForwarderMetrics::Forwarded(Peer peer, Result result) {
+  return *forwarded_[static_cast<int>(peer)][static_cast<int>(result)];
+}
+
+// --- Forwarder ---
+
+struct Forwarder::Item {
+  std::string tenant;
+  Entry entry;
+  int attempts = 0;  // failed deliveries so far
+  absl::Time next_attempt = absl::InfinitePast();
+  absl::Time last_touch;
+  // Progress, so a retry does not repeat what a peer confirmed.
+  std::optional<scoring::v1::RecordOutcomeResponse> scoring;
+  bool enrichment_stored = false;
+  bool profile_done = false;
+  // Result of the last delivery.
+  Outcome last;
+  bool redis_failed = false;  // the last failure was storing the enrichment
+  // Set when the item must go to the dead-letter stream.
+  std::string dead_error;
+};
+
+Forwarder::Forwarder(FeedbackStore& store, Peers& peers,
+                     ForwarderMetrics& metrics, ForwarderOptions options)
+    : store_(store),
+      peers_(peers),
+      metrics_(metrics),
+      options_(std::move(options)) {
+  if (options_.consumer.empty()) options_.consumer = DefaultConsumer();
+  options_.batch = std::max(1, options_.batch);
+  options_.max_in_flight = std::max(1, options_.max_in_flight);
+  options_.max_attempts = std::max(1, options_.max_attempts);
+}
+
+Forwarder::~Forwarder() { Stop(); }
+
+void Forwarder::Start() {
+  if (thread_.joinable()) return;
+  log::Info("forwarder_started", {{"consumer", options_.consumer}});
+  thread_ = std::thread([this] { Loop(); });
+}
+
+void Forwarder::Stop() {
+  if (!stop_.HasBeenNotified()) stop_.Notify();
+  if (thread_.joinable()) {
+    thread_.join();
+    log::Info("forwarder_stopped",
+              {{"consumer", options_.consumer},
+               {"held", static_cast<int64_t>(items_.size())}});
+  }
+}
+
+void Forwarder::Loop() {
+  while (!stop_.HasBeenNotified()) {
+    bool work = false;
+    try {
+      work = RunOnce();
+    } catch (const std::exception& e) {
+      log::Error("forwarder_exception", {{"what", e.what()}});
+    }
+    if (!work) stop_.WaitForNotificationWithTimeout(options_.idle_poll);
+  }
+}
+
+void Forwarder::LogRedisError(absl::string_view what,
+                              const absl::Status& status) {
+  const absl::Time now = absl::Now();
+  if (now < next_error_log_) return;
+  next_error_log_ = now + kErrorLogInterval;
+  log::Warn("forwarder_redis_error",
+            {{"step", what},
+             {"code", absl::StatusCodeToString(status.code())},
+             {"reason", status.message()}});
+}
+
+absl::Duration Forwarder::Backoff(int attempt) {
+  absl::Duration d = options_.backoff_base;
+  for (int i = 1; i < attempt && d < options_.backoff_cap; ++i) d *= 2;
+  d = std::min(d, options_.backoff_cap);
+  thread_local absl::BitGen gen;
+  const double f = absl::Uniform(gen, 0.5, 1.0);
+  return d * f;
+}
+
+void Forwarder::Hold(const std::string& tenant, std::vector<Entry> entries,
+                     absl::Time now) {
+  for (Entry& e : entries) {
+    std::string key = ItemKey(tenant, e.id);
+    if (items_.contains(key)) continue;
+    auto item = std::make_unique<Item>();
+    item->tenant = tenant;
+    item->next_attempt = now;
+    item->last_touch = now;
+    if (!e.readable) {
+      item->dead_error =
+          "feedback-service: the stream entry has no readable \"f\" field";
+    }
+    item->entry = std::move(e);
+    items_.emplace(std::move(key), std::move(item));
+  }
+}
+
+bool Forwarder::RunOnce() {
+  absl::Time now = options_.now();
+  bool work = false;
+  if (now >= next_tenants_) {
+    next_tenants_ = now + options_.tenants_refresh;
+    absl::StatusOr<std::vector<std::string>> tenants = store_.Tenants();
+    if (tenants.ok()) {
+      tenants_ = *std::move(tenants);
+    } else {
+      LogRedisError("tenants", tenants.status());
+    }
+  }
+  work |= FlushAcks();
+
+  if (!tenants_.empty() &&
+      static_cast<int>(items_.size()) < options_.max_held) {
+    absl::StatusOr<std::vector<std::vector<Entry>>> read =
+        store_.ReadGroup(tenants_, options_.consumer, options_.batch);
+    if (read.ok()) {
+      for (size_t i = 0; i < read->size(); ++i) {
+        if ((*read)[i].empty()) continue;
+        work = true;
+        Hold(tenants_[i], std::move((*read)[i]), now);
+      }
+    } else {
+      LogRedisError("read", read.status());
+    }
+  }
+  if (now >= next_claim_) {
+    next_claim_ = now + options_.claim_interval;
+    for (const std::string& tenant : tenants_) {
+      absl::StatusOr<std::vector<Entry>> claimed =
+          store_.AutoClaim(tenant, options_.consumer, options_.claim_idle,
+                           options_.batch, &claim_cursors_[tenant]);
+      if (!claimed.ok()) {
+        LogRedisError("autoclaim", claimed.status());
+        break;
+      }
+      if (claimed->empty()) continue;
+      work = true;
+      log::Info("forwarder_reclaimed",
+                {{"tenant", tenant},
+                 {"entries", static_cast<int64_t>(claimed->size())}});
+      Hold(tenant, *std::move(claimed), now);
+    }
+  }
+  if (now >= next_touch_) {
+    next_touch_ = now + options_.touch_interval / 2;
+    Touch(now);
+  }
+
+  std::vector<Item*> due;
+  for (auto& [key, item] : items_) {
+    if (item->dead_error.empty() && item->next_attempt <= now) {
+      due.push_back(item.get());
+    }
+  }
+  if (!due.empty()) {
+    work = true;
+    DeliverAll(due);
+    StoreEnrichments(due);
+    now = options_.now();
+    std::vector<std::string> delivered;
+    for (Item* item : due) {
+      if (Settle(item, now, &acks_[item->tenant])) {
+        delivered.push_back(ItemKey(item->tenant, item->entry.id));
+      }
+    }
+    for (const std::string& key : delivered) items_.erase(key);
+    FlushAcks();
+  }
+  work |= FlushDeadLetters(now);
+  if (now >= next_lag_) {
+    next_lag_ = now + options_.lag_interval;
+    UpdateLag(now);
+  }
+  metrics_.held.Set(static_cast<double>(items_.size()));
+  return work;
+}
+
+void Forwarder::DeliverAll(const std::vector<Item*>& due) {
+  absl::Mutex mu;
+  absl::CondVar cv;
+  int running = 0;
+  for (Item* item : due) {
+    {
+      absl::MutexLock lock(&mu);
+      while (running >= options_.max_in_flight) cv.Wait(&mu);
+      ++running;
+    }
+    item->redis_failed = false;
+    Deliver(item, [&mu, &cv, &running, item](Outcome outcome) {
+      absl::MutexLock lock(&mu);
+      item->last = std::move(outcome);
+      --running;
+      cv.SignalAll();
+    });
+  }
+  absl::MutexLock lock(&mu);
+  while (running > 0) cv.Wait(&mu);
+}
+
+void Forwarder::Deliver(Item* item, ItemDone done) {
+  const v1::Feedback& f = item->entry.feedback;
+  switch (f.kind_case()) {
+    case v1::Feedback::kOutcome: {
+      if (!f.subject().has_message_id() || item->scoring.has_value()) {
+        DeliverProfile(item, std::move(done));
+        return;
+      }
+      scoring::v1::RecordOutcomeRequest request;
+      request.set_message_id(f.subject().message_id());
+      request.set_outcome(f.outcome().outcome());
+      request.set_feedback_id(f.id());
+      *request.mutable_occurred_at() = f.outcome().has_occurred_at()
+                                           ? f.outcome().occurred_at()
+                                           : f.created_at();
+      peers_.RecordOutcome(
+          item->tenant, request,
+          [this, item, done = std::move(done)](
+              absl::StatusOr<scoring::v1::RecordOutcomeResponse> r) mutable {
+            if (!r.ok()) {
+              std::move(done)(Outcome{r.status(), Peer::kScoring});
+              return;
+            }
+            metrics_
+                .Forwarded(Peer::kScoring,
+                           r->duplicate() ? Result::kDuplicate : Result::kOk)
+                .Increment();
+            item->scoring = *std::move(r);
+            DeliverProfile(item, std::move(done));
+          });
+      return;
+    }
+    case v1::Feedback::kInsight: {
+      if (item->profile_done) {
+        std::move(done)(Outcome{});
+        return;
+      }
+      profile::v1::RecordInsightRequest request;
+      common::v1::ContactInsight* insight = request.mutable_insight();
+      *insight = f.insight();
+      insight->set_source_feedback_id(f.id());
+      insight->set_author_team(f.author().team());
+      if (!insight->has_observed_at()) {
+        *insight->mutable_observed_at() = f.created_at();
+      }
+      peers_.RecordInsight(
+          item->tenant, request,
+          [this, item, done = std::move(done)](
+              absl::StatusOr<profile::v1::RecordInsightResponse> r) mutable {
+            if (!r.ok()) {
+              std::move(done)(Outcome{r.status(), Peer::kProfile});
+              return;
+            }
+            metrics_
+                .Forwarded(Peer::kProfile,
+                           r->duplicate() ? Result::kDuplicate : Result::kOk)
+                .Increment();
+            item->profile_done = true;
+            std::move(done)(Outcome{});
+          });
+      return;
+    }
+    default:
+      // Reviews and notes stay in feedback-service.
+      item->profile_done = true;
+      std::move(done)(Outcome{});
+      return;
+  }
+}
+
+void Forwarder::DeliverProfile(Item* item, ItemDone done) {
+  const v1::Feedback& f = item->entry.feedback;
+  if (item->profile_done) {
+    std::move(done)(Outcome{});
+    return;
+  }
+  std::string contact = f.subject().contact_id();
+  const bool derived = contact.empty();
+  if (derived && item->scoring.has_value()) {
+    contact = item->scoring->contact_id();
+  }
+  if (contact.empty()) {
+    // An outcome about a message scored for no known contact.
+    metrics_.Forwarded(Peer::kProfile, Result::kSkipped).Increment();
+    item->profile_done = true;
+    std::move(done)(Outcome{});
+    return;
+  }
+  profile::v1::RecordInteractionRequest request;
+  profile::v1::Interaction* in = request.mutable_interaction();
+  in->set_id(absl::StrCat("fb-", f.id()));
+  in->set_contact_id(contact);
+  in->set_kind(profile::v1::INTERACTION_KIND_OUTCOME_REPORTED);
+  in->set_direction(DirectionOf(f.outcome().outcome()));
+  *in->mutable_occurred_at() = f.outcome().has_occurred_at()
+                                   ? f.outcome().occurred_at()
+                                   : f.created_at();
+  in->set_outcome(f.outcome().outcome());
+  in->set_message_id(f.subject().message_id());
+  in->set_feedback_id(f.id());
+  in->set_rep_id(f.author().id());
+  peers_.RecordInteraction(
+      item->tenant, request,
+      [this, item, derived, done = std::move(done)](
+          absl::StatusOr<profile::v1::RecordInteractionResponse> r) mutable {
+        if (!r.ok()) {
+          if (derived && r.status().code() == absl::StatusCode::kNotFound) {
+            // Scored for an inline recipient profile-service does not
+            // know: no profile to update.
+            metrics_.Forwarded(Peer::kProfile, Result::kSkipped).Increment();
+            item->profile_done = true;
+            std::move(done)(Outcome{});
+            return;
+          }
+          std::move(done)(Outcome{r.status(), Peer::kProfile});
+          return;
+        }
+        metrics_
+            .Forwarded(Peer::kProfile,
+                       r->duplicate() ? Result::kDuplicate : Result::kOk)
+            .Increment();
+        item->profile_done = true;
+        std::move(done)(Outcome{});
+      });
+}
+
+void Forwarder::StoreEnrichments(const std::vector<Item*>& due) {
+  absl::flat_hash_map<std::string, std::vector<Item*>> by_tenant;
+  for (Item* item : due) {
+    if (item->scoring.has_value() && !item->enrichment_stored) {
+      by_tenant[item->tenant].push_back(item);
+    }
+  }
+  for (auto& [tenant, items] : by_tenant) {
+    std::vector<std::pair<std::string, store::OutcomeEnrichment>> outcomes;
+    outcomes.reserve(items.size());
+    for (Item* item : items) {
+      const scoring::v1::RecordOutcomeResponse& r = *item->scoring;
+      store::OutcomeEnrichment e;
+      e.set_message_id(item->entry.feedback.subject().message_id());
+      e.set_contact_id(r.contact_id());
+      e.set_template_id(r.template_id());
+      e.set_campaign_id(r.campaign_id());
+      *e.mutable_fired_rule_ids() = r.fired_rule_ids();
+      e.set_channel(r.channel());
+      e.set_model_version(r.model_version());
+      outcomes.emplace_back(item->entry.id, std::move(e));
+    }
+    const absl::Status st = store_.PutOutcomes(tenant, outcomes);
+    for (Item* item : items) {
+      if (st.ok()) {
+        item->enrichment_stored = true;
+      } else if (item->last.status.ok()) {
+        item->last.status = st;
+        item->redis_failed = true;
+      }
+    }
+    if (!st.ok()) LogRedisError("enrichment", st);
+  }
+}
+
+bool Forwarder::Settle(Item* item, absl::Time now,
+                       std::vector<std::string>* acks) {
+  const absl::Status& st = item->last.status;
+  if (st.ok()) {
+    acks->push_back(item->entry.id);
+    return true;
+  }
+  const bool transient = IsTransient(st.code());
+  if (!item->redis_failed) {
+    metrics_
+        .Forwarded(item->last.peer,
+                   transient ? Result::kRetry : Result::kFailed)
+        .Increment();
+  }
+  const std::string where =
+      item->redis_failed ? "redis" : PeerName(item->last.peer);
+  const std::string error = absl::StrCat(
+      where, ": ", absl::StatusCodeToString(st.code()), ": ", st.message());
+  ++item->attempts;
+  if (!transient) {
+    item->dead_error = error;
+  } else if (item->attempts >= options_.max_attempts) {
+    item->dead_error =
+        absl::StrCat(error, " (gave up after ", item->attempts, " attempts)");
+  } else {
+    metrics_.retries.Increment();
+    item->next_attempt = now + Backoff(item->attempts);
+  }
+  // Dead letters are logged one by one (feedback_dead_lettered); retries
+  // are routine while a peer is down, so they are logged at most every 10 s.
+  if (item->dead_error.empty() && now < next_retry_log_) return false;
+  if (item->dead_error.empty()) next_retry_log_ = now + kErrorLogInterval;
+  log::Warn("forward_failed", {{"tenant", item->tenant},
+                               {"feedback_id", item->entry.id},
+                               {"peer", where},
+                               {"code", absl::StatusCodeToString(st.code())},
+                               {"attempts", item->attempts},
+                               {"dead_letter", !item->dead_error.empty()}});
+  return false;
+}
+
+bool Forwarder::FlushAcks() {
+  bool any = false;
+  for (auto it = acks_.begin(); it != acks_.end();) {
+    auto next = std::next(it);
+    if (it->second.empty()) {
+      acks_.erase(it);
+      it = next;
+      continue;
+    }
+    const absl::Status st = store_.Ack(it->first, it->second);
+    if (st.ok()) {
+      any = true;
+      acks_.erase(it);
+    } else {
+      LogRedisError("ack", st);
+    }
+    it = next;
+  }
+  return any;
+}
+
+bool Forwarder::FlushDeadLetters(absl::Time now) {
+  bool any = false;
+  for (auto it = items_.begin(); it != items_.end();) {
+    auto next = std::next(it);
+    Item& item = *it->second;
+    if (item.dead_error.empty()) {
+      it = next;
+      continue;
+    }
+    const absl::Status st = store_.DeadLetter(
+        item.tenant, item.entry, item.dead_error, item.attempts, now);
+    if (!st.ok()) {
+      LogRedisError("dead_letter", st);
+      break;  // Redis is failing: try again on the next pass.
+    }
+    any = true;
+    metrics_.dead_letters.Increment();
+    log::Warn("feedback_dead_lettered", {{"tenant", item.tenant},
+                                         {"feedback_id", item.entry.id},
+                                         {"attempts", item.attempts}});
+    items_.erase(it);
+    it = next;
+  }
+  return any;
+}
+
+void Forwarder::Touch(absl::Time now) {
+  absl::flat_hash_map<std::string, std::vector<std::string>> by_tenant;
+  std::vector<Item*> touched;
+  for (auto& [key, item] : items_) {
+    if (now - item->last_touch >= options_.touch_interval) {
+      by_tenant[item->tenant].push_back(item->entry.id);
+      touched.push_back(item.get());
+    }
+  }
+  for (const auto& [tenant, ids] : by_tenant) {
+    const absl::Status st = store_.Touch(tenant, options_.consumer, ids);
+    if (!st.ok()) {
+      LogRedisError("touch", st);
+      return;
+    }
+  }
+  for (Item* item : touched) item->last_touch = now;
+}
+
+void Forwarder::UpdateLag(absl::Time now) {
+  if (tenants_.empty()) {
+    metrics_.lag_seconds.Set(0);
+    return;
+  }
+  absl::StatusOr<std::vector<std::optional<std::string>>> oldest =
+      store_.OldestPending(tenants_);
+  if (!oldest.ok()) {
+    LogRedisError("lag", oldest.status());
+    return;
+  }
+  std::optional<StreamId> min;
+  for (const std::optional<std::string>& id : *oldest) {
+    if (!id.has_value()) continue;
+    const std::optional<StreamId> sid = ParseStreamId(*id);
+    if (sid.has_value() && (!min.has_value() || *sid < *min)) min = sid;
+  }
+  metrics_.lag_seconds.Set(
+      min.has_value() ? std::max(0.0, absl::ToDoubleSeconds(now - min->time()))
+                      : 0.0);
+}
+
+}  // namespace rapport::feedback

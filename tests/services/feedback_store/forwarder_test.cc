@@ -1,0 +1,468 @@
+// The forwarder against a real redis-server and scripted fake peers:
+// at-least-once delivery, acknowledgement only after every peer confirmed,
+// retries with backoff, dead letters, and recovery of a crashed consumer's
+// entries.
+#include "services/feedback/forwarder.h"
+
+#include <deque>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "services/feedback/validate.h"
+#include "tests/services/feedback_store/fixture.h"
+
+namespace rapport::feedback::testing {
+namespace {
+
+using ::testing::HasSubstr;
+
+// Peers whose answers a test scripts: a queue of statuses per peer (OK
+// when empty). They record every call and answer inline.
+class FakePeers final : public Peers {
+ public:
+  void RecordOutcome(const std::string& tenant,
+                     const scoring::v1::RecordOutcomeRequest& request,
+                     Done<scoring::v1::RecordOutcomeResponse> done) override {
+    absl::Status st;
+    scoring::v1::RecordOutcomeResponse resp;
+    {
+      absl::MutexLock lock(&mu_);
+      outcomes.push_back(request);
+      st = Next(&scoring_script);
+      resp.set_contact_id(contact_for_message);
+      resp.set_template_id("tpl-9");
+      resp.set_campaign_id("spring");
+      resp.add_fired_rule_ids("burden.ask_for_time");
+      resp.set_channel(common::v1::CHANNEL_EMAIL);
+      resp.set_model_version(7);
+      resp.set_applied(true);
+    }
+    if (!st.ok()) {
+      std::move(done)(st);
+      return;
+    }
+    std::move(done)(resp);
+  }
+  void RecordInteraction(
+      const std::string& tenant,
+      const profile::v1::RecordInteractionRequest& request,
+      Done<profile::v1::RecordInteractionResponse> done) override {
+    absl::Status st;
+    {
+      absl::MutexLock lock(&mu_);
+      interactions.push_back(request);
+      st = Next(&profile_script);
+    }
+    if (!st.ok()) {
+      std::move(done)(st);
+      return;
+    }
+    std::move(done)(profile::v1::RecordInteractionResponse());
+  }
+  void RecordInsight(const std::string& tenant,
+                     const profile::v1::RecordInsightRequest& request,
+                     Done<profile::v1::RecordInsightResponse> done) override {
+    absl::Status st;
+    {
+      absl::MutexLock lock(&mu_);
+      insights.push_back(request);
+      st = Next(&profile_script);
+    }
+    if (!st.ok()) {
+      std::move(done)(st);
+      return;
+    }
+    std::move(done)(profile::v1::RecordInsightResponse());
+  }
+
+  std::deque<absl::Status> scoring_script;
+  std::deque<absl::Status> profile_script;
+  std::string contact_for_message = "c-1";
+  std::vector<scoring::v1::RecordOutcomeRequest> outcomes;
+  std::vector<profile::v1::RecordInteractionRequest> interactions;
+  std::vector<profile::v1::RecordInsightRequest> insights;
+
+ private:
+  static absl::Status Next(std::deque<absl::Status>* script) {
+    if (script->empty()) return absl::OkStatus();
+    absl::Status st = script->front();
+    script->pop_front();
+    return st;
+  }
+  absl::Mutex mu_;
+};
+
+class ForwarderTest : public FeedbackFixture {
+ protected:
+  void SetUp() override {
+    FeedbackFixture::SetUp();
+    fmetrics_ = std::make_unique<ForwarderMetrics>(registry_);
+  }
+
+  ForwarderOptions FastOptions() {
+    ForwarderOptions o;
+    o.consumer = "test-consumer";
+    o.backoff_base = absl::Milliseconds(1);
+    o.backoff_cap = absl::Milliseconds(5);
+    o.tenants_refresh = absl::ZeroDuration();
+    o.claim_interval = absl::ZeroDuration();
+    return o;
+  }
+
+  // Runs passes (at least one) until `done` holds or `limit` passes ran.
+  void RunUntil(Forwarder& f, const std::function<bool()>& done,
+                int limit = 200) {
+    for (int i = 0; i < limit; ++i) {
+      f.RunOnce();
+      if (done()) return;
+      absl::SleepFor(absl::Milliseconds(2));
+    }
+  }
+
+  std::vector<DeadLetterRecord> Dead() {
+    auto dead = store_->DeadLetters(kTenant, 100);
+    EXPECT_TRUE(dead.ok()) << dead.status();
+    return dead.ok() ? *dead : std::vector<DeadLetterRecord>{};
+  }
+
+  double Forwarded(ForwarderMetrics::Peer p, ForwarderMetrics::Result r) {
+    return fmetrics_->Forwarded(p, r).Value();
+  }
+
+  FakePeers peers_;
+  std::unique_ptr<ForwarderMetrics> fmetrics_;
+};
+
+TEST_F(ForwarderTest, OutcomeGoesToScoringThenProfileAndIsAcknowledged) {
+  const std::string id =
+      MustSubmit(Outcome("msg-1", common::v1::OUTCOME_MEETING_BOOKED));
+  Forwarder f(*store_, peers_, *fmetrics_, FastOptions());
+  EXPECT_TRUE(f.RunOnce());
+
+  ASSERT_EQ(peers_.outcomes.size(), 1u);
+  const auto& o = peers_.outcomes[0];
+  EXPECT_EQ(o.message_id(), "msg-1");
+  EXPECT_EQ(o.outcome(), common::v1::OUTCOME_MEETING_BOOKED);
+  EXPECT_EQ(o.feedback_id(), id);
+  EXPECT_EQ(FromProto(o.occurred_at()), ParseStreamId(id)->time());
+
+  ASSERT_EQ(peers_.interactions.size(), 1u);
+  const profile::v1::Interaction& in = peers_.interactions[0].interaction();
+  EXPECT_EQ(in.id(), "fb-" + id);
+  EXPECT_EQ(in.feedback_id(), id);
+  EXPECT_EQ(in.contact_id(), "c-1");  // answered by scoring
+  EXPECT_EQ(in.kind(), profile::v1::INTERACTION_KIND_OUTCOME_REPORTED);
+  EXPECT_EQ(in.direction(), profile::v1::DIRECTION_INBOUND);
+  EXPECT_EQ(in.outcome(), common::v1::OUTCOME_MEETING_BOOKED);
+  EXPECT_EQ(in.message_id(), "msg-1");
+
+  EXPECT_EQ(PendingCount(), 0);
+  EXPECT_EQ(f.held(), 0u);
+  EXPECT_EQ(Forwarded(ForwarderMetrics::Peer::kScoring,
+                      ForwarderMetrics::Result::kOk),
+            1);
+  // What scoring said about the message is kept for digests.
+  auto enrich = store_->GetOutcomes(kTenant, {id});
+  ASSERT_TRUE(enrich.ok());
+  ASSERT_EQ(enrich->count(id), 1u);
+  EXPECT_EQ(enrich->at(id).template_id(), "tpl-9");
+  EXPECT_EQ(enrich->at(id).fired_rule_ids(0), "burden.ask_for_time");
+  // Nothing more to do.
+  EXPECT_FALSE(f.RunOnce());
+  EXPECT_EQ(peers_.outcomes.size(), 1u);
+}
+
+TEST_F(ForwarderTest, RetriesWhileAPeerIsDownThenDelivers) {
+  peers_.scoring_script = {absl::UnavailableError("down"),
+                           absl::UnavailableError("down"),
+                           absl::DeadlineExceededError("slow")};
+  MustSubmit(Outcome("msg-1", common::v1::OUTCOME_NO_REPLY));
+  Forwarder f(*store_, peers_, *fmetrics_, FastOptions());
+  f.RunOnce();
+  EXPECT_EQ(PendingCount(), 1) << "not acknowledged while scoring fails";
+  EXPECT_EQ(f.held(), 1u);
+  RunUntil(f, [&] { return PendingCount() == 0; });
+  EXPECT_EQ(PendingCount(), 0);
+  EXPECT_EQ(peers_.outcomes.size(), 4u);
+  EXPECT_EQ(fmetrics_->retries.Value(), 3);
+  EXPECT_EQ(Forwarded(ForwarderMetrics::Peer::kScoring,
+                      ForwarderMetrics::Result::kRetry),
+            3);
+  EXPECT_TRUE(Dead().empty());
+  EXPECT_EQ(peers_.interactions.back().interaction().direction(),
+            profile::v1::DIRECTION_OUTBOUND);  // no reply: our message
+}
+
+TEST_F(ForwarderTest, AProfileFailureDoesNotRepeatTheConfirmedScoringCall) {
+  peers_.profile_script = {absl::UnavailableError("profile down")};
+  MustSubmit(Outcome("msg-1", common::v1::OUTCOME_REPLIED));
+  Forwarder f(*store_, peers_, *fmetrics_, FastOptions());
+  RunUntil(f, [&] { return PendingCount() == 0; });
+  EXPECT_EQ(peers_.outcomes.size(), 1u);
+  EXPECT_EQ(peers_.interactions.size(), 2u);
+  EXPECT_EQ(PendingCount(), 0);
+}
+
+TEST_F(ForwarderTest, PermanentFailureIsDeadLetteredAtOnce) {
+  peers_.scoring_script = {
+      absl::NotFoundError("message_id: no scored message")};
+  const std::string id =
+      MustSubmit(Outcome("never-scored", common::v1::OUTCOME_REPLIED));
+  Forwarder f(*store_, peers_, *fmetrics_, FastOptions());
+  f.RunOnce();
+  EXPECT_EQ(PendingCount(), 0);
+  EXPECT_EQ(peers_.outcomes.size(), 1u);
+  EXPECT_TRUE(peers_.interactions.empty());
+  std::vector<DeadLetterRecord> dead = Dead();
+  ASSERT_EQ(dead.size(), 1u);
+  EXPECT_EQ(dead[0].feedback.id(), id);
+  EXPECT_EQ(dead[0].feedback.subject().message_id(), "never-scored");
+  EXPECT_THAT(dead[0].error, HasSubstr("scoring: NOT_FOUND"));
+  EXPECT_EQ(dead[0].attempts, 1);
+  EXPECT_FALSE(dead[0].failed_at.empty());
+  EXPECT_EQ(fmetrics_->dead_letters.Value(), 1);
+  // The item itself stays in the feedback stream.
+  EXPECT_EQ(StreamLength(), 1);
+}
+
+TEST_F(ForwarderTest, GivesUpAfterMaxAttempts) {
+  for (int i = 0; i < 10; ++i) {
+    peers_.scoring_script.push_back(absl::UnavailableError("still down"));
+  }
+  MustSubmit(Outcome("msg-1", common::v1::OUTCOME_REPLIED));
+  ForwarderOptions o = FastOptions();
+  o.max_attempts = 3;
+  Forwarder f(*store_, peers_, *fmetrics_, o);
+  RunUntil(f, [&] { return PendingCount() == 0; });
+  EXPECT_EQ(peers_.outcomes.size(), 3u);
+  std::vector<DeadLetterRecord> dead = Dead();
+  ASSERT_EQ(dead.size(), 1u);
+  EXPECT_EQ(dead[0].attempts, 3);
+  EXPECT_THAT(dead[0].error, HasSubstr("gave up after 3 attempts"));
+  EXPECT_EQ(fmetrics_->retries.Value(), 2);
+}
+
+TEST_F(ForwarderTest, BackoffGrowsWithAttempts) {
+  peers_.scoring_script = {absl::UnavailableError("down"),
+                           absl::UnavailableError("down")};
+  MustSubmit(Outcome("msg-1", common::v1::OUTCOME_REPLIED));
+  ForwarderOptions o = FastOptions();
+  o.backoff_base = absl::Milliseconds(200);
+  o.backoff_cap = absl::Seconds(30);
+  Forwarder f(*store_, peers_, *fmetrics_, o);
+  f.RunOnce();  // fails, next try in 100-200 ms
+  f.RunOnce();
+  EXPECT_EQ(peers_.outcomes.size(), 1u) << "retried before its backoff";
+  absl::SleepFor(absl::Milliseconds(210));
+  f.RunOnce();  // fails again, next try in 200-400 ms
+  EXPECT_EQ(peers_.outcomes.size(), 2u);
+  absl::SleepFor(absl::Milliseconds(150));
+  f.RunOnce();
+  EXPECT_EQ(peers_.outcomes.size(), 2u);
+  absl::SleepFor(absl::Milliseconds(260));
+  f.RunOnce();
+  EXPECT_EQ(peers_.outcomes.size(), 3u);
+  EXPECT_EQ(PendingCount(), 0);
+}
+
+TEST_F(ForwarderTest, InsightGoesToProfileWithItsSourceFeedbackId) {
+  const std::string id =
+      MustSubmit(Insight("c-7", "wants to cut ramp time before Q3"));
+  Forwarder f(*store_, peers_, *fmetrics_, FastOptions());
+  f.RunOnce();
+  ASSERT_EQ(peers_.insights.size(), 1u);
+  const common::v1::ContactInsight& in = peers_.insights[0].insight();
+  EXPECT_EQ(in.contact_id(), "c-7");
+  EXPECT_EQ(in.source_feedback_id(), id);
+  EXPECT_EQ(in.author_team(), common::v1::TEAM_SALES);
+  EXPECT_EQ(in.kind(), common::v1::INSIGHT_KIND_PRIORITY);
+  EXPECT_TRUE(in.has_observed_at());
+  EXPECT_TRUE(peers_.outcomes.empty());
+  EXPECT_EQ(PendingCount(), 0);
+}
+
+TEST_F(ForwarderTest, ContactOutcomesSkipScoringAndUnknownContactsDiffer) {
+  // An outcome about a contact goes to profile only; NOT_FOUND for a
+  // contact the author named is a dead letter.
+  v1::Feedback about_contact = Outcome("", common::v1::OUTCOME_UNSUBSCRIBED);
+  about_contact.mutable_subject()->set_contact_id("ghost");
+  peers_.profile_script = {absl::NotFoundError("contact_id: no contact")};
+  MustSubmit(about_contact);
+  Forwarder f(*store_, peers_, *fmetrics_, FastOptions());
+  f.RunOnce();
+  EXPECT_TRUE(peers_.outcomes.empty());
+  ASSERT_EQ(peers_.interactions.size(), 1u);
+  EXPECT_EQ(peers_.interactions[0].interaction().contact_id(), "ghost");
+  EXPECT_EQ(Dead().size(), 1u);
+
+  // A contact scoring answered (an inline recipient) that profile-service
+  // does not know has no profile to update: skipped, not a dead letter.
+  peers_.contact_for_message = "inline-recipient";
+  peers_.profile_script = {absl::NotFoundError("contact_id: no contact")};
+  MustSubmit(Outcome("msg-2", common::v1::OUTCOME_REPLIED));
+  f.RunOnce();
+  EXPECT_EQ(Dead().size(), 1u);
+  EXPECT_EQ(PendingCount(), 0);
+  EXPECT_EQ(Forwarded(ForwarderMetrics::Peer::kProfile,
+                      ForwarderMetrics::Result::kSkipped),
+            1);
+
+  // No contact at all: profile is not called.
+  peers_.contact_for_message = "";
+  MustSubmit(Outcome("msg-3", common::v1::OUTCOME_REPLIED));
+  const size_t before = peers_.interactions.size();
+  f.RunOnce();
+  EXPECT_EQ(peers_.interactions.size(), before);
+  EXPECT_EQ(PendingCount(), 0);
+}
+
+TEST_F(ForwarderTest, ReviewsAndNotesAreAcknowledgedWithoutCalls) {
+  MustSubmit(Review("tpl", 4));
+  MustSubmit(Note(common::v1::TEAM_OPS, common::v1::TEAM_SALES, "thanks"));
+  Forwarder f(*store_, peers_, *fmetrics_, FastOptions());
+  f.RunOnce();
+  EXPECT_EQ(PendingCount(), 0);
+  EXPECT_TRUE(peers_.outcomes.empty());
+  EXPECT_TRUE(peers_.interactions.empty());
+  EXPECT_TRUE(peers_.insights.empty());
+}
+
+TEST_F(ForwarderTest, EntriesOfACrashedConsumerAreReclaimed) {
+  const std::string id =
+      MustSubmit(Outcome("msg-1", common::v1::OUTCOME_REPLIED));
+  // Another replica read the entry and died before acknowledging it.
+  const std::string stream = *FeedbackStore::StreamKey(kTenant);
+  auto read =
+      redis_->Cli({"XREADGROUP", "GROUP", kForwarderGroup, "crashed-replica",
+                   "COUNT", "10", "STREAMS", stream, ">"});
+  ASSERT_TRUE(read.ok());
+  ASSERT_EQ(PendingCount(), 1);
+
+  ForwarderOptions o = FastOptions();
+  o.claim_idle = absl::Milliseconds(300);
+  Forwarder f(*store_, peers_, *fmetrics_, o);
+  f.RunOnce();
+  EXPECT_TRUE(peers_.outcomes.empty()) << "still fresh: not reclaimed";
+  absl::SleepFor(absl::Milliseconds(350));
+  f.RunOnce();
+  ASSERT_EQ(peers_.outcomes.size(), 1u);
+  EXPECT_EQ(peers_.outcomes[0].feedback_id(), id);
+  EXPECT_EQ(PendingCount(), 0);
+}
+
+TEST_F(ForwarderTest, HeldItemsWaitingForARetryAreNotReclaimedByOthers) {
+  for (int i = 0; i < 20; ++i) {
+    peers_.scoring_script.push_back(absl::UnavailableError("down"));
+  }
+  MustSubmit(Outcome("msg-1", common::v1::OUTCOME_REPLIED));
+  ForwarderOptions o = FastOptions();
+  o.backoff_base = absl::Milliseconds(400);
+  o.backoff_cap = absl::Milliseconds(400);
+  o.touch_interval = absl::Milliseconds(100);
+  o.claim_idle = absl::Milliseconds(250);
+  Forwarder mine(*store_, peers_, *fmetrics_, o);
+  mine.RunOnce();  // fails; waits 200-400 ms
+  for (int i = 0; i < 8; ++i) {
+    absl::SleepFor(absl::Milliseconds(60));
+    mine.RunOnce();  // touches the entry while it waits
+  }
+  // Another replica looking for abandoned entries finds none.
+  auto claimed = store_->AutoClaim(kTenant, "other", o.claim_idle, 10);
+  ASSERT_TRUE(claimed.ok());
+  EXPECT_TRUE(claimed->empty());
+}
+
+TEST_F(ForwarderTest, StreamsWithoutAGroupGetOneFromTheStart) {
+  // An entry written before any group existed (e.g. restored from a
+  // backup without groups) is still forwarded.
+  v1::Feedback f = Outcome("msg-old", common::v1::OUTCOME_REPLIED);
+  std::string bytes;
+  f.SerializeToString(&bytes);
+  const std::string stream = *FeedbackStore::StreamKey(kTenant);
+  ASSERT_TRUE(redis_->Cli({"XADD", stream, "*", "f", bytes}).ok());
+  ASSERT_TRUE(redis_->Cli({"SADD", kTenantsKey, kTenant}).ok());
+  Forwarder fw(*store_, peers_, *fmetrics_, FastOptions());
+  RunUntil(
+      fw, [&] { return !peers_.outcomes.empty(); }, 5);
+  ASSERT_EQ(peers_.outcomes.size(), 1u);
+  EXPECT_EQ(peers_.outcomes[0].message_id(), "msg-old");
+}
+
+TEST_F(ForwarderTest, UnreadableEntriesAreDeadLettered) {
+  MustSubmit(Review("tpl", 3));  // creates the stream and group
+  const std::string stream = *FeedbackStore::StreamKey(kTenant);
+  ASSERT_TRUE(redis_->Cli({"XADD", stream, "*", "f", "\xff\xff\xff"}).ok());
+  Forwarder f(*store_, peers_, *fmetrics_, FastOptions());
+  f.RunOnce();
+  EXPECT_EQ(PendingCount(), 0);
+  std::vector<DeadLetterRecord> dead = Dead();
+  ASSERT_EQ(dead.size(), 1u);
+  EXPECT_THAT(dead[0].error, HasSubstr("no readable"));
+}
+
+TEST_F(ForwarderTest, SurvivesRedisRestartsAndCatchesUp) {
+  Forwarder f(*store_, peers_, *fmetrics_, FastOptions());
+  MustSubmit(Outcome("msg-1", common::v1::OUTCOME_REPLIED));
+  f.RunOnce();
+  ASSERT_TRUE(redis_->Kill().ok());
+  for (int i = 0; i < 3; ++i) EXPECT_FALSE(f.RunOnce());
+  ASSERT_TRUE(redis_->Restart().ok());
+  absl::StatusOr<v1::SubmitFeedbackResponse> r;
+  for (int i = 0; i < 50; ++i) {
+    r = Submit(Outcome("msg-2", common::v1::OUTCOME_REPLIED));
+    if (r.ok()) break;
+    absl::SleepFor(absl::Milliseconds(50));
+  }
+  ASSERT_TRUE(r.ok()) << r.status();
+  RunUntil(f, [&] { return peers_.outcomes.size() == 2; });
+  ASSERT_EQ(peers_.outcomes.size(), 2u);
+  EXPECT_EQ(peers_.outcomes[1].message_id(), "msg-2");
+}
+
+TEST_F(ForwarderTest, LagGaugeShowsTheOldestPendingItem) {
+  peers_.scoring_script = {absl::UnavailableError("down")};
+  MustSubmit(Outcome("msg-1", common::v1::OUTCOME_REPLIED));
+  ForwarderOptions o = FastOptions();
+  o.backoff_base = absl::Seconds(10);
+  o.lag_interval = absl::ZeroDuration();
+  Forwarder f(*store_, peers_, *fmetrics_, o);
+  absl::SleepFor(absl::Milliseconds(50));
+  f.RunOnce();
+  EXPECT_GE(fmetrics_->lag_seconds.Value(), 0.04);
+  EXPECT_LT(fmetrics_->lag_seconds.Value(), 5);
+  EXPECT_EQ(fmetrics_->held.Value(), 1);
+}
+
+TEST_F(ForwarderTest, StartAndStopRunTheLoopInTheBackground) {
+  ForwarderOptions o = FastOptions();
+  o.idle_poll = absl::Milliseconds(20);
+  Forwarder f(*store_, peers_, *fmetrics_, o);
+  f.Start();
+  MustSubmit(Outcome("msg-1", common::v1::OUTCOME_REPLIED));
+  // The pending count is 0 before the first read too: wait for delivery.
+  for (int i = 0; i < 200; ++i) {
+    if (fmetrics_
+                ->Forwarded(ForwarderMetrics::Peer::kScoring,
+                            ForwarderMetrics::Result::kOk)
+                .Value() == 1 &&
+        PendingCount() == 0) {
+      break;
+    }
+    absl::SleepFor(absl::Milliseconds(10));
+  }
+  f.Stop();
+  EXPECT_EQ(fmetrics_
+                ->Forwarded(ForwarderMetrics::Peer::kScoring,
+                            ForwarderMetrics::Result::kOk)
+                .Value(),
+            1);
+  f.Stop();  // idempotent
+}
+
+}  // namespace
+}  // namespace rapport::feedback::testing
