@@ -6,6 +6,7 @@
 #include <utility>
 
 #include "absl/container/flat_hash_set.h"
+#include "common/util/util.h"
 #include "services/feedback/validate.h"
 
 namespace rapport::feedback {
@@ -213,9 +214,9 @@ v1::OutcomeStats ComputeOutcomeStats(const std::vector<Outcome>& outcomes) {
 v1::Digest ComputeDigest(const DigestInput& input) {
   v1::Digest digest;
   digest.set_team(input.team);
-  *digest.mutable_start_time() = ToProto(input.start);
-  *digest.mutable_end_time() = ToProto(input.end);
-  *digest.mutable_generated_at() = ToProto(input.now);
+  *digest.mutable_start_time() = util::ToTimestamp(input.start);
+  *digest.mutable_end_time() = util::ToTimestamp(input.end);
+  *digest.mutable_generated_at() = util::ToTimestamp(input.now);
 
   std::vector<const v1::Feedback*> items;
   items.reserve(input.items.size());

@@ -12,6 +12,7 @@
 #include "absl/strings/str_split.h"
 #include "common/log/log.h"
 #include "common/status/macros.h"
+#include "common/util/util.h"
 #include "services/feedback/digest.h"
 #include "services/feedback/validate.h"
 
@@ -52,24 +53,6 @@ Team TargetTeam(const v1::Feedback& item) {
 int TeamIndex(Team team) {
   const int t = static_cast<int>(team);
   return t >= 0 && t < kTeamCount ? t : 0;
-}
-
-// FNV-1a over the filter's deterministic serialization: stable across
-// builds and processes (unlike std::hash), so tokens survive a rollout.
-uint64_t Fingerprint(const v1::FeedbackFilter& filter) {
-  std::string bytes;
-  {
-    google::protobuf::io::StringOutputStream stream(&bytes);
-    google::protobuf::io::CodedOutputStream out(&stream);
-    out.SetSerializationDeterministic(true);
-    filter.SerializeToCodedStream(&out);
-  }
-  uint64_t h = 14695981039346656037ULL;
-  for (const unsigned char c : bytes) {
-    h ^= c;
-    h *= 1099511628211ULL;
-  }
-  return h;
 }
 
 int64_t CeilMillis(absl::Time t) {
@@ -207,8 +190,8 @@ absl::Status FeedbackHandler::SubmitFeedback(
 
 std::string EncodePageToken(absl::string_view last_id,
                             const v1::FeedbackFilter& filter) {
-  return absl::WebSafeBase64Escape(
-      absl::StrCat("f1:", absl::Hex(Fingerprint(filter)), ":", last_id));
+  return absl::WebSafeBase64Escape(absl::StrCat(
+      "f1:", absl::Hex(util::StableFingerprint(filter)), ":", last_id));
 }
 
 absl::StatusOr<std::string> DecodePageToken(absl::string_view token,
@@ -224,7 +207,7 @@ absl::StatusOr<std::string> DecodePageToken(absl::string_view token,
       !ParseStreamId(parts[2]).has_value()) {
     return bad;
   }
-  if (parts[1] != absl::StrCat(absl::Hex(Fingerprint(filter)))) {
+  if (parts[1] != absl::StrCat(absl::Hex(util::StableFingerprint(filter)))) {
     return absl::InvalidArgumentError(
         "page_token: it was issued for a different filter; keep the filter "
         "unchanged while paging, or start again with an empty page_token");
@@ -336,8 +319,8 @@ absl::Status FeedbackHandler::GetDigest(absl::string_view tenant,
   input.end = end;
   input.now = now;
   v1::FeedbackFilter range;
-  *range.mutable_start_time() = ToProto(start);
-  *range.mutable_end_time() = ToProto(end);
+  *range.mutable_start_time() = util::ToTimestamp(start);
+  *range.mutable_end_time() = util::ToTimestamp(end);
   bool empty = false;
   const std::string max = RangeMax(range, &empty);
   std::string min = RangeMin(range);

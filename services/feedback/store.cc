@@ -7,6 +7,7 @@
 #include "absl/time/clock.h"
 #include "common/redis/keys.h"
 #include "common/status/macros.h"
+#include "common/util/util.h"
 #include "services/feedback/validate.h"
 
 namespace rapport::feedback {
@@ -48,7 +49,7 @@ absl::Status Corrupt(absl::string_view what) {
 void StampFromId(absl::string_view id, v1::Feedback* f) {
   f->set_id(ToStr(id));
   if (std::optional<StreamId> sid = ParseStreamId(id); sid.has_value()) {
-    *f->mutable_created_at() = ToProto(sid->time());
+    *f->mutable_created_at() = util::ToTimestamp(sid->time());
   }
 }
 

@@ -94,8 +94,6 @@ struct StreamId {
 // nullopt unless `text` is "<digits>-<digits>" within uint64.
 std::optional<StreamId> ParseStreamId(absl::string_view text);
 
-// Timestamps <-> absl::Time.
-google::protobuf::Timestamp ToProto(absl::Time t);
 absl::Time FromProto(const google::protobuf::Timestamp& ts);
 // A valid google.protobuf.Timestamp (years 0001-9999, nanos in range)?
 absl::StatusOr<absl::Time> CheckTimestamp(

@@ -14,6 +14,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "common/status/macros.h"
+#include "common/util/util.h"
 #include "services/profile/model/validate.h"
 
 namespace rapport::profile {
@@ -27,14 +28,6 @@ using google::protobuf::util::MessageDifferencer;
 constexpr int kListScanBudget = 5000;
 constexpr int kMaxRejectedReported = 1000;
 constexpr int kMaxContactsPerImportMessage = 500;
-
-google::protobuf::Timestamp ToProto(absl::Time t) {
-  google::protobuf::Timestamp ts;
-  const int64_t micros = absl::ToUnixMicros(t);
-  ts.set_seconds(micros / 1'000'000);
-  ts.set_nanos(static_cast<int32_t>(micros % 1'000'000) * 1000);
-  return ts;
-}
 
 absl::Status NotFound(absl::string_view field, absl::string_view id) {
   return absl::NotFoundError(absl::StrCat(
@@ -51,34 +44,10 @@ bool SameDerivedContent(v1::Profile a, v1::Profile b) {
   return MessageDifferencer::Equals(a, b);
 }
 
-// FNV-1a, 64 bits: a stable fingerprint of the filter inside page tokens
-// (std::hash and absl::Hash differ between builds and processes).
-uint64_t Fingerprint(const v1::ProfileFilter& filter) {
-  std::string bytes;
-  google::protobuf::io::StringOutputStream stream(&bytes);
-  {
-    google::protobuf::io::CodedOutputStream out(&stream);
-    out.SetSerializationDeterministic(true);
-    filter.SerializeToCodedStream(&out);
-  }
-  uint64_t h = 14695981039346656037ULL;
-  for (unsigned char c : bytes) {
-    h ^= c;
-    h *= 1099511628211ULL;
-  }
-  return h;
-}
-
-// A per-thread generator: absl::BitGen is not thread-safe, and a lock on
-// the write path would serialise handlers.
-absl::BitGen& BitGen() {
-  thread_local absl::BitGen gen;
-  return gen;
-}
-
 std::string NewInteractionId() {
-  return absl::StrCat(
-      "ix-", absl::Hex(absl::Uniform<uint64_t>(BitGen()), absl::kZeroPad16));
+  return absl::StrCat("ix-",
+                      absl::Hex(absl::Uniform<uint64_t>(util::ThreadBitGen()),
+                                absl::kZeroPad16));
 }
 
 bool EqualsIgnoringCase(absl::string_view a, absl::string_view b) {
@@ -109,11 +78,11 @@ absl::StatusOr<bool> ApplyUpsert(const common::v1::Contact& incoming,
             ? "opted out (unsubscribe or complaint recorded)"
             : record->contact.do_not_contact_reason());
   }
-  if (!exists) *merged.mutable_created_at() = ToProto(now);
+  if (!exists) *merged.mutable_created_at() = util::ToTimestamp(now);
   if (exists && MessageDifferencer::Equals(merged, record->contact)) {
     return false;
   }
-  *merged.mutable_updated_at() = ToProto(now);
+  *merged.mutable_updated_at() = util::ToTimestamp(now);
   record->contact = std::move(merged);
   return true;
 }
@@ -195,7 +164,7 @@ v1::Profile ProfileHandler::DeriveProfile(const ContactRecord& record,
   v1::Profile profile;
   model::Derive(record.contact, record.history, now, options_.derive, &profile);
   profile.set_version(version);
-  *profile.mutable_updated_at() = ToProto(now);
+  *profile.mutable_updated_at() = util::ToTimestamp(now);
   metrics_.derivation_seconds.Observe(
       absl::ToDoubleSeconds(absl::Now() - start));
   return profile;
@@ -235,9 +204,8 @@ absl::StatusOr<ProfileHandler::MutateResult> ProfileHandler::Mutate(
     // Another writer won the race: back off a random moment that doubles
     // with each loss (full jitter, capped at 20 ms), so writers of a hot
     // contact spread out instead of colliding again.
-    const int cap_us = std::min(20'000, 100 << std::min(attempt, 8));
-    absl::SleepFor(
-        absl::Microseconds(absl::Uniform<int>(BitGen(), 0, cap_us + 1)));
+    absl::SleepFor(util::JitteredBackoff(attempt, absl::Microseconds(100),
+                                         absl::Milliseconds(20)));
   }
   return absl::AbortedError(absl::StrCat(
       "contact \"", absl::CEscape(contact_id), "\" changed ",
@@ -367,7 +335,7 @@ absl::Status ProfileHandler::RecordInteraction(
       Mutate(tenant, interaction.contact_id(), /*create=*/false,
              [&](ContactRecord* record, bool) -> absl::StatusOr<bool> {
                v1::Interaction copy = interaction;
-               *copy.mutable_recorded_at() = ToProto(options_.now());
+               *copy.mutable_recorded_at() = util::ToTimestamp(options_.now());
                duplicate = !model::FoldInteraction(copy, &record->history,
                                                    options_.derive);
                if (duplicate) return false;
@@ -439,8 +407,8 @@ bool MatchesFilter(const v1::Profile& profile,
 
 std::string EncodePageToken(absl::string_view last_id,
                             const v1::ProfileFilter& filter) {
-  return absl::WebSafeBase64Escape(
-      absl::StrCat("p1:", absl::Hex(Fingerprint(filter)), ":", last_id));
+  return absl::WebSafeBase64Escape(absl::StrCat(
+      "p1:", absl::Hex(util::StableFingerprint(filter)), ":", last_id));
 }
 
 absl::StatusOr<std::string> DecodePageToken(absl::string_view token,
@@ -453,7 +421,7 @@ absl::StatusOr<std::string> DecodePageToken(absl::string_view token,
   std::vector<absl::string_view> parts =
       absl::StrSplit(raw, absl::MaxSplits(':', 2));
   if (parts.size() != 3 || parts[0] != "p1" || parts[2].empty()) return bad;
-  if (parts[1] != absl::StrCat(absl::Hex(Fingerprint(filter)))) {
+  if (parts[1] != absl::StrCat(absl::Hex(util::StableFingerprint(filter)))) {
     return absl::InvalidArgumentError(
         "page_token: it was issued for a different filter; keep the filter "
         "unchanged while paging, or start again with an empty page_token");

@@ -10,6 +10,7 @@
 #include "absl/strings/str_cat.h"
 #include "common/auth/auth.h"
 #include "common/status/macros.h"
+#include "common/util/util.h"
 #include "services/profile/model/text.h"
 #include "services/profile/model/validate.h"
 
@@ -21,23 +22,12 @@ constexpr size_t kMaxSubjectBytes = 1024;
 constexpr int kMaxProductNames = 32;
 constexpr size_t kMaxNameBytes = 256;
 
-google::protobuf::Timestamp ToProto(absl::Time t) {
-  google::protobuf::Timestamp ts;
-  const int64_t micros = absl::ToUnixMicros(t);
-  ts.set_seconds(micros / 1'000'000);
-  ts.set_nanos(static_cast<int32_t>(micros % 1'000'000) * 1000);
-  return ts;
-}
-
-absl::BitGen& BitGen() {
-  thread_local absl::BitGen gen;
-  return gen;
-}
-
 std::string NewMessageId() {
-  return absl::StrCat(
-      "msg-", absl::Hex(absl::Uniform<uint64_t>(BitGen()), absl::kZeroPad16),
-      absl::Hex(absl::Uniform<uint64_t>(BitGen()), absl::kZeroPad16));
+  return absl::StrCat("msg-",
+                      absl::Hex(absl::Uniform<uint64_t>(util::ThreadBitGen()),
+                                absl::kZeroPad16),
+                      absl::Hex(absl::Uniform<uint64_t>(util::ThreadBitGen()),
+                                absl::kZeroPad16));
 }
 
 absl::Status Invalid(absl::string_view field, absl::string_view what) {
@@ -391,7 +381,7 @@ absl::Status ScoringHandler::ScoreMessage(
   *report = entry.report();
   report->set_message_id(request.message_id().empty() ? NewMessageId()
                                                       : request.message_id());
-  *report->mutable_scored_at() = ToProto(now);
+  *report->mutable_scored_at() = util::ToTimestamp(now);
   report->set_cached(hit);
   for (v1::Degradation d : degradations) report->add_degradations(d);
   report->set_request_id(request.request_id());
@@ -479,7 +469,7 @@ absl::Status ScoringHandler::RecordOutcome(
     weights.version = expected + 1;
     v1::Model model = engine::ToModelProto(weights, *rules);
     model.set_version(expected + 1);
-    *model.mutable_updated_at() = ToProto(options_.now());
+    *model.mutable_updated_at() = util::ToTimestamp(options_.now());
     ASSIGN_OR_RETURN(ScoringStore::CasResult result,
                      store_.CompareAndSetModel(tenant, expected, model,
                                                request.feedback_id()));
@@ -498,8 +488,8 @@ absl::Status ScoringHandler::RecordOutcome(
         return absl::OkStatus();
       case ScoringStore::CasResult::kConflict:
         metrics_.model_conflicts.Increment();
-        absl::SleepFor(absl::Microseconds(absl::Uniform<int>(
-            BitGen(), 0, std::min(20'000, 100 << std::min(attempt, 8)) + 1)));
+        absl::SleepFor(util::JitteredBackoff(attempt, absl::Microseconds(100),
+                                             absl::Milliseconds(20)));
         break;
     }
   }

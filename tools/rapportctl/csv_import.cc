@@ -13,6 +13,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "common/auth/auth.h"
+#include "common/util/util.h"
 #include "tools/rapportctl/enums.h"
 #include "tools/rapportctl/flags.h"
 
@@ -199,7 +200,7 @@ TriggerEvent ParseTriggerEvent(absl::string_view text) {
   if (const size_t sep = text.find(": "); sep != absl::string_view::npos) {
     absl::StatusOr<absl::Time> when = ParseTime(text.substr(0, sep));
     if (when.ok()) {
-      *event.mutable_occurred_at() = ToProto(*when);
+      *event.mutable_occurred_at() = util::ToTimestamp(*when);
       text = absl::StripAsciiWhitespace(text.substr(sep + 2));
     }
   }
@@ -483,7 +484,7 @@ absl::StatusOr<Interaction> InteractionCsvMapper::Map(
       return absl::InvalidArgumentError(
           absl::StrCat("occurred_at: ", t.status().message()));
     }
-    *in.mutable_occurred_at() = ToProto(*t);
+    *in.mutable_occurred_at() = util::ToTimestamp(*t);
     when = Str(at);
   } else {
     double days = 0;
@@ -492,7 +493,7 @@ absl::StatusOr<Interaction> InteractionCsvMapper::Map(
       return absl::InvalidArgumentError(absl::StrCat(
           "days_ago: \"", ago, "\" is not a number of days (0 or more)"));
     }
-    *in.mutable_occurred_at() = ToProto(now - absl::Hours(24 * days));
+    *in.mutable_occurred_at() = util::ToTimestamp(now - absl::Hours(24 * days));
     when = absl::StrCat("-", ago, "d");
   }
   for (std::string& topic : SplitList(cell("topics"))) {
@@ -647,15 +648,6 @@ std::optional<Batch> ContactCsvSource::Next() {
   }
   if (next_ready_ >= ready_.size()) return std::nullopt;
   return std::move(ready_[next_ready_++]);
-}
-
-google::protobuf::Timestamp ToProto(absl::Time t) {
-  google::protobuf::Timestamp ts;
-  const int64_t seconds = absl::ToUnixSeconds(t);
-  ts.set_seconds(seconds);
-  ts.set_nanos(static_cast<int32_t>(
-      absl::ToInt64Nanoseconds(t - absl::FromUnixSeconds(seconds))));
-  return ts;
 }
 
 absl::Time FromProto(const google::protobuf::Timestamp& t) {

@@ -262,8 +262,6 @@ class ContactCsvSource {
   std::vector<LocalReject> rejected_;
 };
 
-// Timestamp helpers.
-google::protobuf::Timestamp ToProto(absl::Time t);
 absl::Time FromProto(const google::protobuf::Timestamp& t);
 // RFC 3339 ("2024-05-02T14:00:00Z", offsets allowed) or a date
 // ("2024-05-02", midnight UTC).

@@ -17,6 +17,7 @@
 #include "common/log/log.h"
 #include "common/redis/pool.h"
 #include "common/server/server.h"
+#include "common/util/util.h"
 #include "rapport/feedback/v1/feedback.grpc.pb.h"
 #include "services/feedback/digest.h"
 #include "services/feedback/store.h"
@@ -283,7 +284,7 @@ int Submit(const config::Config& config, Args args) {
                                          *common::Outcome_descriptor())) {
     f->mutable_outcome()->set_outcome(*o);
     if (auto at = TakeTime(&args, "occurred-at")) {
-      *f->mutable_outcome()->mutable_occurred_at() = ToProto(*at);
+      *f->mutable_outcome()->mutable_occurred_at() = util::ToTimestamp(*at);
     }
     ++kinds;
   }
@@ -383,10 +384,10 @@ int List(const config::Config& config, Args args) {
     filter->set_to_team(*t);
   }
   if (auto t = TakeTime(&args, "since")) {
-    *filter->mutable_start_time() = ToProto(*t);
+    *filter->mutable_start_time() = util::ToTimestamp(*t);
   }
   if (auto t = TakeTime(&args, "until")) {
-    *filter->mutable_end_time() = ToProto(*t);
+    *filter->mutable_end_time() = util::ToTimestamp(*t);
   }
   if (auto b = args.TakeBool("flagged")) filter->set_flagged(*b);
   if (auto n = args.TakeInt("page-size", 0, 500)) request.set_page_size(*n);
@@ -546,8 +547,8 @@ int Digest(const config::Config& config, Args args) {
   if (!rest.empty()) return Usage(kDigestUsage);
   const absl::Time end = absl::Now();
   const absl::Time start = end - absl::Hours(24 * days);
-  *request.mutable_start_time() = ToProto(start);
-  *request.mutable_end_time() = ToProto(end);
+  *request.mutable_start_time() = util::ToTimestamp(start);
+  *request.mutable_end_time() = util::ToTimestamp(end);
 
   absl::StatusOr<FeedbackClient> client = ConnectOrReport(config, options);
   if (!client.ok()) return 2;

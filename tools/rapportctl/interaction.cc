@@ -9,6 +9,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "common/util/util.h"
 #include "rapport/profile/v1/profile.grpc.pb.h"
 #include "tools/rapportctl/client.h"
 #include "tools/rapportctl/commands.h"
@@ -112,7 +113,7 @@ int Add(const config::Config& config, Args args) {
   in->set_kind(*kind);
   in->set_direction(*direction);
   if (outcome.has_value()) in->set_outcome(*outcome);
-  *in->mutable_occurred_at() = ToProto(at);
+  *in->mutable_occurred_at() = util::ToTimestamp(at);
 
   absl::StatusOr<ProfileClient> client =
       ProfileClient::Connect(config, options);

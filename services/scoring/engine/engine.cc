@@ -370,53 +370,83 @@ class Scorer {
     }
   }
 
+  // Builds the normalised text of field `f` as runs: a run is a stretch of
+  // scored tokens whose original bytes already are their normalised form
+  // (tokens glued or separated by one ASCII space), copied in one go; a
+  // token with typographic quotes is a run of its own.
   void BuildNormalized(uint8_t f) {
     ws_.norm_built[f] = true;
     const FieldText& field = ws_.fields[f];
     std::string& norm = ws_.norm[f];
-    std::vector<Workspace::NormToken>& nt = ws_.norm_tokens[f];
-    std::vector<uint32_t>& tn = ws_.token_norm[f];
+    std::vector<Workspace::NormRun>& runs = ws_.norm_runs[f];
+    std::vector<uint32_t>& tn = ws_.token_run[f];
     norm.clear();
-    nt.clear();
+    runs.clear();
     tn.resize(field.tokens.size());
+    bool open = false;
     bool prev_scored = false;
+    uint32_t prev_end = 0;
+    auto close = [&] {
+      if (!open) return;
+      Workspace::NormRun& r = runs.back();
+      norm.append(field.text.data() + r.orig_start, r.orig_len);
+      r.len = r.orig_len;
+      open = false;
+    };
     for (uint32_t i = 0; i < field.tokens.size(); ++i) {
       const Token& t = field.tokens[i];
       if (t.region != Region::kScored) {
+        close();
         if (prev_scored) norm.push_back('\n');
         prev_scored = false;
         continue;
       }
-      if (prev_scored && (t.flags & text::kSpaceBefore)) norm.push_back(' ');
-      Workspace::NormToken e;
-      e.norm_start = static_cast<uint32_t>(norm.size());
-      e.token = i;
-      const absl::string_view s = field.text.substr(t.start, t.end - t.start);
-      if (t.flags & text::kCurlyQuote) {
-        text::AppendQuoteNormalized(s, &norm);
-      } else {
-        norm.append(s.data(), s.size());
+      const bool quotes = (t.flags & text::kCurlyQuote) != 0;
+      if (prev_scored) {
+        const bool glued = t.start == prev_end || (t.start == prev_end + 1 &&
+                                                   field.text[prev_end] == ' ');
+        if (open && glued && !quotes) {
+          runs.back().orig_len = t.end - runs.back().orig_start;
+          tn[i] = static_cast<uint32_t>(runs.size() - 1);
+          prev_end = t.end;
+          continue;
+        }
+        close();
+        if (t.flags & text::kSpaceBefore) norm.push_back(' ');
       }
-      e.norm_len = static_cast<uint32_t>(norm.size()) - e.norm_start;
-      tn[i] = static_cast<uint32_t>(nt.size());
-      nt.push_back(e);
+      Workspace::NormRun r;
+      r.norm_start = static_cast<uint32_t>(norm.size());
+      r.orig_start = t.start;
+      r.orig_len = t.end - t.start;
+      r.token = i;
+      r.quotes = quotes;
+      tn[i] = static_cast<uint32_t>(runs.size());
+      runs.push_back(r);
+      if (quotes) {
+        text::AppendQuoteNormalized(field.text.substr(t.start, t.end - t.start),
+                                    &norm);
+        runs.back().len = static_cast<uint32_t>(norm.size()) - r.norm_start;
+      } else {
+        open = true;
+      }
       prev_scored = true;
+      prev_end = t.end;
     }
+    close();
   }
 
-  // The scored token holding normalised byte `p`, or the one before the
-  // separator holding it.
-  const Workspace::NormToken& NormTokenAt(uint8_t f, size_t p) const {
-    const std::vector<Workspace::NormToken>& nt = ws_.norm_tokens[f];
-    auto it = std::upper_bound(nt.begin(), nt.end(), p,
-                               [](size_t v, const Workspace::NormToken& e) {
-                                 return v < e.norm_start;
-                               });
-    return *(it == nt.begin() ? it : it - 1);
+  // The run holding normalised byte `p`, or the one before the separator
+  // holding it.
+  const Workspace::NormRun& RunAt(uint8_t f, size_t p) const {
+    const std::vector<Workspace::NormRun>& runs = ws_.norm_runs[f];
+    auto it = std::upper_bound(
+        runs.begin(), runs.end(), p,
+        [](size_t v, const Workspace::NormRun& r) { return v < r.norm_start; });
+    return *(it == runs.begin() ? it : it - 1);
   }
 
-  // Original offset of normalised byte `p` of a token with typographic
-  // quotes: walk its code points (a quote is one normalised byte).
+  // Original offset of normalised byte `off` of a token with typographic
+  // quotes (a quote is one normalised byte): its start, or its end.
   uint32_t WalkQuotes(const Token& t, const FieldText& field, size_t off,
                       bool end) const {
     const absl::string_view s = field.text.substr(t.start, t.end - t.start);
@@ -438,30 +468,23 @@ class Scorer {
     return t.end;
   }
 
+  // Original offset of normalised byte `p`: where it starts (`end` false)
+  // or where it ends (`end` true).
+  uint32_t ToOriginalByte(uint8_t f, size_t p, bool end) const {
+    const Workspace::NormRun& r = RunAt(f, p);
+    if (p >= r.norm_start + r.len) return r.orig_start + r.orig_len;
+    const size_t off = p - r.norm_start;
+    if (r.quotes) {
+      return WalkQuotes(ws_.fields[f].tokens[r.token], ws_.fields[f], off, end);
+    }
+    return r.orig_start + static_cast<uint32_t>(off) + (end ? 1 : 0);
+  }
+
   // Original span of normalised bytes [ms, me).
   std::pair<uint32_t, uint32_t> ToOriginal(uint8_t f, size_t ms,
                                            size_t me) const {
-    const FieldText& field = ws_.fields[f];
-    const Workspace::NormToken& a = NormTokenAt(f, ms);
-    const Token& ta = field.tokens[a.token];
-    uint32_t start;
-    if (ms >= a.norm_start + a.norm_len) {
-      start = ta.end;  // in the separator after the token
-    } else if (ta.flags & text::kCurlyQuote) {
-      start = WalkQuotes(ta, field, ms - a.norm_start, false);
-    } else {
-      start = ta.start + static_cast<uint32_t>(ms - a.norm_start);
-    }
-    const Workspace::NormToken& b = NormTokenAt(f, me - 1);
-    const Token& tb = field.tokens[b.token];
-    uint32_t end;
-    if (me - 1 >= b.norm_start + b.norm_len) {
-      end = tb.end;
-    } else if (tb.flags & text::kCurlyQuote) {
-      end = WalkQuotes(tb, field, me - 1 - b.norm_start, true);
-    } else {
-      end = tb.start + static_cast<uint32_t>(me - b.norm_start);
-    }
+    const uint32_t start = ToOriginalByte(f, ms, false);
+    const uint32_t end = ToOriginalByte(f, me - 1, true);
     return {start, std::max(start, end)};
   }
 
@@ -469,11 +492,18 @@ class Scorer {
   // tok_end) of field `f` (a sentence or a paragraph).
   std::pair<size_t, size_t> Window(uint8_t f, uint32_t tok_begin,
                                    uint32_t tok_end) const {
-    const std::vector<Workspace::NormToken>& nt = ws_.norm_tokens[f];
-    const std::vector<uint32_t>& tn = ws_.token_norm[f];
-    const Workspace::NormToken& first = nt[tn[tok_begin]];
-    const Workspace::NormToken& last = nt[tn[tok_end - 1]];
-    return {first.norm_start, last.norm_start + last.norm_len};
+    const std::vector<Workspace::NormRun>& runs = ws_.norm_runs[f];
+    const std::vector<uint32_t>& tn = ws_.token_run[f];
+    const std::vector<Token>& toks = ws_.fields[f].tokens;
+    const Workspace::NormRun& a = runs[tn[tok_begin]];
+    const Workspace::NormRun& b = runs[tn[tok_end - 1]];
+    const size_t begin =
+        a.quotes ? a.norm_start
+                 : a.norm_start + (toks[tok_begin].start - a.orig_start);
+    const size_t end =
+        b.quotes ? b.norm_start + b.len
+                 : b.norm_start + (toks[tok_end - 1].end - b.orig_start);
+    return {begin, end};
   }
 
   // Calls fn(ms, me) for every match of `re` within normalised window
@@ -1035,7 +1065,11 @@ class Scorer {
     out->clear();
     const absl::string_view span = field.text.substr(start, end - start);
     const absl::string_view cut = text::TruncateUtf8(span, kMaxExcerpt);
-    text::AppendSanitizedUtf8(cut, out);
+    if (field.valid_utf8) {
+      out->assign(cut.data(), cut.size());
+    } else {
+      text::AppendSanitizedUtf8(cut, out);
+    }
     if (cut.size() < span.size()) out->append("...");
   }
 

@@ -125,16 +125,19 @@ struct Workspace {
   std::vector<Match> grouped;
 
   // Normalised text of each field for patterns (quotes straight, whitespace
-  // runs as one space, text outside the scored regions as '\n') and, per
-  // scored token, where it starts in it (to map matches back).
-  struct NormToken {
+  // runs as one space, text outside the scored regions as '\n'), as runs
+  // mapping it back to the original bytes.
+  struct NormRun {
     uint32_t norm_start = 0;
-    uint32_t norm_len = 0;
-    uint32_t token = 0;
+    uint32_t len = 0;  // normalised bytes
+    uint32_t orig_start = 0;
+    uint32_t orig_len = 0;
+    uint32_t token = 0;   // first token (the only one when `quotes`)
+    bool quotes = false;  // a token with typographic quotes
   };
   std::string norm[2];
-  std::vector<NormToken> norm_tokens[2];
-  std::vector<uint32_t> token_norm[2];  // scored token -> norm_tokens index
+  std::vector<NormRun> norm_runs[2];
+  std::vector<uint32_t> token_run[2];  // scored token -> norm_runs index
   bool norm_built[2] = {false, false};
   std::vector<int> set_hits;
 

@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "common/util/util.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "services/feedback/validate.h"
@@ -26,7 +27,7 @@ class Builder {
     const absl::Time at = kStart + absl::Milliseconds(++n_);
     f.set_id(
         StreamId{static_cast<uint64_t>(absl::ToUnixMillis(at)), 0}.ToString());
-    *f.mutable_created_at() = ToProto(at);
+    *f.mutable_created_at() = util::ToTimestamp(at);
     f.mutable_author()->set_team(team);
     f.mutable_author()->set_id("rep");
     return f;
@@ -146,7 +147,7 @@ TEST(DigestTest, TeamOutcomesTemplatesCampaignsAndCounts) {
            "A", {});
   // Outside the period: ignored everywhere.
   v1::Feedback& late = b.AddOutcome(sales, "m7", common::v1::OUTCOME_REPLIED);
-  *late.mutable_created_at() = ToProto(kEnd);
+  *late.mutable_created_at() = util::ToTimestamp(kEnd);
 
   const v1::Digest d = b.Digest(sales);
   EXPECT_EQ(d.team(), sales);

@@ -4,6 +4,7 @@
 
 #include <string>
 
+#include "common/util/util.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
@@ -59,7 +60,7 @@ TEST(ValidateFeedbackTest, AcceptsEachKindAndClearsOutputOnlyFields) {
   f.set_id("client-made-up");
   f.set_flagged(true);
   f.add_warnings()->set_term("x");
-  *f.mutable_created_at() = ToProto(kNow);
+  *f.mutable_created_at() = util::ToTimestamp(kNow);
   absl::StatusOr<v1::Feedback> r = NormalizeSubmission(f, kNow);
   ASSERT_TRUE(r.ok()) << r.status();
   EXPECT_TRUE(r->id().empty());
@@ -119,10 +120,11 @@ TEST(ValidateFeedbackTest, OutcomeRules) {
   f = Outcome();
   f.mutable_subject()->set_contact_id("c-1");
   EXPECT_TRUE(NormalizeSubmission(f, kNow).ok());
-  *f.mutable_outcome()->mutable_occurred_at() = ToProto(kNow + absl::Hours(1));
+  *f.mutable_outcome()->mutable_occurred_at() =
+      util::ToTimestamp(kNow + absl::Hours(1));
   ExpectInvalid(f, "feedback.outcome.occurred_at", "future");
   *f.mutable_outcome()->mutable_occurred_at() =
-      ToProto(kNow - absl::Hours(24 * 365 * 6));
+      util::ToTimestamp(kNow - absl::Hours(24 * 365 * 6));
   ExpectInvalid(f, "feedback.outcome.occurred_at", "past");
   f.mutable_outcome()->mutable_occurred_at()->set_nanos(-1);
   ExpectInvalid(f, "feedback.outcome.occurred_at", "not a valid timestamp");
@@ -218,12 +220,12 @@ TEST(ValidateFeedbackTest, IdempotencyKeyIsAnOptionalId) {
 
 TEST(ValidateFilterTest, WatchRefusesTimeRanges) {
   v1::FeedbackFilter filter;
-  *filter.mutable_start_time() = ToProto(kNow);
+  *filter.mutable_start_time() = util::ToTimestamp(kNow);
   EXPECT_TRUE(ValidateFilter(filter, "filter", true).ok());
   const absl::Status st = ValidateFilter(filter, "filter", false);
   EXPECT_EQ(st.code(), absl::StatusCode::kInvalidArgument);
   EXPECT_THAT(std::string(st.message()), HasSubstr("filter.start_time"));
-  *filter.mutable_end_time() = ToProto(kNow - absl::Seconds(1));
+  *filter.mutable_end_time() = util::ToTimestamp(kNow - absl::Seconds(1));
   EXPECT_THAT(std::string(ValidateFilter(filter, "filter", true).message()),
               HasSubstr("filter.end_time: must be after start_time"));
   v1::FeedbackFilter bad_kind;
@@ -234,7 +236,7 @@ TEST(ValidateFilterTest, WatchRefusesTimeRanges) {
 TEST(MatchesTest, EveryConditionMustHold) {
   v1::Feedback f = Note("hi");
   f.set_id("100-0");
-  *f.mutable_created_at() = ToProto(absl::FromUnixMillis(100));
+  *f.mutable_created_at() = util::ToTimestamp(absl::FromUnixMillis(100));
   v1::FeedbackFilter filter;
   EXPECT_TRUE(Matches(f, filter));
   filter.set_author_team(common::v1::TEAM_SALES);
@@ -252,10 +254,10 @@ TEST(MatchesTest, EveryConditionMustHold) {
   filter.set_to_team(common::v1::TEAM_OPS);
   EXPECT_FALSE(Matches(f, filter));
   filter.clear_to_team();
-  *filter.mutable_start_time() = ToProto(absl::FromUnixMillis(100));
-  *filter.mutable_end_time() = ToProto(absl::FromUnixMillis(101));
+  *filter.mutable_start_time() = util::ToTimestamp(absl::FromUnixMillis(100));
+  *filter.mutable_end_time() = util::ToTimestamp(absl::FromUnixMillis(101));
   EXPECT_TRUE(Matches(f, filter));
-  *filter.mutable_end_time() = ToProto(absl::FromUnixMillis(100));
+  *filter.mutable_end_time() = util::ToTimestamp(absl::FromUnixMillis(100));
   EXPECT_FALSE(Matches(f, filter));  // end is exclusive
 }
 

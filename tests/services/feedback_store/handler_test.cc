@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "common/util/util.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "services/feedback/validate.h"
@@ -254,11 +255,11 @@ TEST_F(HandlerTest, ListTimeRangeIsStartInclusiveEndExclusive) {
   const absl::Time t1 = ParseStreamId(ids[1])->time();
   const absl::Time t3 = ParseStreamId(ids[3])->time();
   v1::FeedbackFilter filter;
-  *filter.mutable_start_time() = ToProto(t1);
-  *filter.mutable_end_time() = ToProto(t3);
+  *filter.mutable_start_time() = util::ToTimestamp(t1);
+  *filter.mutable_end_time() = util::ToTimestamp(t3);
   EXPECT_EQ(ListAll(filter, 10), (std::vector<std::string>{ids[2], ids[1]}));
   // Sub-millisecond bounds: just after t1 excludes item 1.
-  *filter.mutable_start_time() = ToProto(t1 + absl::Microseconds(1));
+  *filter.mutable_start_time() = util::ToTimestamp(t1 + absl::Microseconds(1));
   EXPECT_EQ(ListAll(filter, 10), (std::vector<std::string>{ids[2]}));
 }
 
@@ -350,15 +351,16 @@ TEST_F(HandlerTest, DigestOverKnownDataWithEnrichments) {
             absl::Hours(24 * 7));
 
   // Periods: at most 92 days, start before end.
-  *req.mutable_start_time() = ToProto(absl::Now() - absl::Hours(24 * 93));
+  *req.mutable_start_time() =
+      util::ToTimestamp(absl::Now() - absl::Hours(24 * 93));
   EXPECT_EQ(handler_->GetDigest(kTenant, req, &d).code(),
             absl::StatusCode::kInvalidArgument);
-  *req.mutable_start_time() = ToProto(absl::Now() + absl::Hours(1));
+  *req.mutable_start_time() = util::ToTimestamp(absl::Now() + absl::Hours(1));
   EXPECT_EQ(handler_->GetDigest(kTenant, req, &d).code(),
             absl::StatusCode::kInvalidArgument);
   // A period before anything was stored is empty, not an error.
-  *req.mutable_start_time() = ToProto(absl::Now() - absl::Hours(48));
-  *req.mutable_end_time() = ToProto(absl::Now() - absl::Hours(24));
+  *req.mutable_start_time() = util::ToTimestamp(absl::Now() - absl::Hours(48));
+  *req.mutable_end_time() = util::ToTimestamp(absl::Now() - absl::Hours(24));
   ASSERT_TRUE(handler_->GetDigest(kTenant, req, &d).ok());
   EXPECT_EQ(d.outcomes().total(), 0);
   EXPECT_EQ(d.counts_size(), 0);
@@ -380,7 +382,7 @@ TEST_F(HandlerTest, WatchStartIsValidated) {
             absl::StatusCode::kFailedPrecondition);
   req.set_start_after_id(id);
   EXPECT_EQ(handler_->PrepareWatch(kTenant, req)->after_id, id);
-  *req.mutable_filter()->mutable_start_time() = ToProto(absl::Now());
+  *req.mutable_filter()->mutable_start_time() = util::ToTimestamp(absl::Now());
   EXPECT_EQ(handler_->PrepareWatch(kTenant, req).status().code(),
             absl::StatusCode::kInvalidArgument);
 }

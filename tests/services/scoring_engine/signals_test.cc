@@ -392,6 +392,7 @@ TEST(ReportTest, OneCompiledRulesIsSharedSafelyByManyThreads) {
       ScoreForMitch(rewrite).report.SerializeAsString();
   std::atomic<int> mismatches{0};
   std::vector<std::thread> threads;
+  threads.reserve(4);
   for (int t = 0; t < 4; ++t) {
     threads.emplace_back([&, t] {
       for (int n = 0; n < 200; ++n) {

@@ -9,6 +9,8 @@
 #include <string>
 #include <vector>
 
+#include "services/scoring/engine/text/utf8.h"
+
 namespace rapport::scoring::engine::text {
 namespace {
 
@@ -181,6 +183,25 @@ TEST(TokenizerTest, InvalidUtf8IsSafeAndOffsetsStayInRange) {
   EXPECT_GE(invalid, 3u);  // FF, FE, stray A9, and the surrogate bytes
   EXPECT_EQ(t.Original(0), "ok");
   EXPECT_EQ(t.Original(t.tokens.size() - 1), "x");
+}
+
+TEST(Utf8Test, TruncatesOnCodePointBoundaries) {
+  EXPECT_EQ(TruncateUtf8("a\xC3\xA9", 2), "a");
+  EXPECT_EQ(TruncateUtf8("a\xC3\xA9", 3), "a\xC3\xA9");
+  EXPECT_EQ(TruncateUtf8("ab\xF0\x9F\x98\x80", 5), "ab");
+  EXPECT_EQ(TruncateUtf8("ab\xF0\x9F\x98\x80", 6), "ab\xF0\x9F\x98\x80");
+  EXPECT_EQ(TruncateUtf8("abc", 2), "ab");
+  EXPECT_EQ(TruncateUtf8("a\x80\x80\x80\x80\x80", 3),
+            "a\x80\x80");  // ill-formed
+}
+
+TEST(Utf8Test, SanitisesIllFormedBytes) {
+  std::string out;
+  AppendSanitizedUtf8("ok\xFF\xC3\xA9\xC3", &out);
+  EXPECT_EQ(out, "ok\xEF\xBF\xBD\xC3\xA9\xEF\xBF\xBD");
+  EXPECT_TRUE(IsValidUtf8(out));
+  EXPECT_FALSE(IsValidUtf8("\xED\xA0\x80"));  // a surrogate
+  EXPECT_FALSE(IsValidUtf8("\xC0\xAF"));      // overlong
 }
 
 TEST(TokenizerTest, EmptyAndWhitespaceOnlyTextHaveNoTokens) {

@@ -6,6 +6,7 @@
 
 #include "absl/strings/str_split.h"
 #include "absl/time/time.h"
+#include "common/util/util.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
@@ -353,7 +354,7 @@ TEST(TimeTest, ParsesRfc3339AndDates) {
   ASSERT_TRUE(day.ok());
   EXPECT_EQ(absl::ToUnixSeconds(*day), 1714608000);
   EXPECT_FALSE(ParseTime("yesterday").ok());
-  EXPECT_EQ(FromProto(ToProto(*t + absl::Nanoseconds(5))),
+  EXPECT_EQ(FromProto(util::ToTimestamp(*t + absl::Nanoseconds(5))),
             *t + absl::Nanoseconds(5));
 }
 

@@ -3,6 +3,7 @@
 #include <string>
 
 #include "absl/time/time.h"
+#include "common/util/util.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tools/rapportctl/csv_import.h"
@@ -35,7 +36,7 @@ Profile MitchProfile() {
   c->add_challenges("rep churn in EMEA");
   auto* event = c->add_trigger_events();
   event->set_description("opened a new distribution hub in Denver");
-  *event->mutable_occurred_at() = ToProto(Day(2024, 3, 2));
+  *event->mutable_occurred_at() = util::ToTimestamp(Day(2024, 3, 2));
   (*c->mutable_custom_fields())["segment"] = "enterprise";
   p.set_address_as("Mitch");
   p.set_stage(rapport::common::v1::BUYING_STAGE_PROBLEM_AWARE);
@@ -60,15 +61,15 @@ Profile MitchProfile() {
   f->set_replies_14d(0);
   f->set_fatigued(true);
   f->mutable_recommended_wait()->set_seconds(int64_t{5} * 86400);
-  *f->mutable_next_contact_after() = ToProto(Day(2024, 5, 10, 14));
+  *f->mutable_next_contact_after() = util::ToTimestamp(Day(2024, 5, 10, 14));
   f->set_reason("3 emails in 14 days and no reply since May 1: wait 5 days");
   auto* gap = p.add_knowledge_gaps();
   gap->set_code(rapport::profile::v1::KNOWLEDGE_GAP_CODE_NO_INTERACTIONS);
   gap->set_description("no conversation yet: ask what matters to them");
   p.set_version(7);
-  *p.mutable_updated_at() = ToProto(Day(2024, 5, 5, 9));
+  *p.mutable_updated_at() = util::ToTimestamp(Day(2024, 5, 5, 9));
   p.set_interaction_count(12);
-  *p.mutable_last_interaction_at() = ToProto(Day(2024, 5, 1));
+  *p.mutable_last_interaction_at() = util::ToTimestamp(Day(2024, 5, 1));
   return p;
 }
 

@@ -56,14 +56,16 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   c->set_company(in.ConsumeRandomLengthString(64));
   c->set_title(in.ConsumeRandomLengthString(32));
   const int priorities = in.ConsumeIntegralInRange(0, 3);
-  for (int i = 0; i < priorities; ++i)
+  for (int i = 0; i < priorities; ++i) {
     c->add_priorities(in.ConsumeRandomLengthString(96));
+  }
   if (in.ConsumeBool()) c->add_challenges(in.ConsumeRandomLengthString(96));
   if (in.ConsumeBool()) {
     c->add_trigger_events()->set_description(in.ConsumeRandomLengthString(128));
   }
-  if (in.ConsumeBool())
+  if (in.ConsumeBool()) {
     profile.add_interests()->set_topic(in.ConsumeRandomLengthString(32));
+  }
   c->set_do_not_contact(in.ConsumeBool());
   profile.set_address_as(in.ConsumeRandomLengthString(32));
   profile.set_stage(
@@ -77,8 +79,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   sender.set_company_name(in.ConsumeRandomLengthString(64));
   sender.set_rep_name(in.ConsumeRandomLengthString(32));
   const int products = in.ConsumeIntegralInRange(0, 3);
-  for (int i = 0; i < products; ++i)
+  for (int i = 0; i < products; ++i) {
     sender.add_product_names(in.ConsumeRandomLengthString(32));
+  }
   draft.set_subject(in.ConsumeRandomLengthString(256));
   draft.set_body(in.ConsumeRemainingBytesAsString());
 
@@ -96,12 +99,15 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     Check(!f.suggestion().empty());
     Check(f.start() <= f.end());
     Check(f.impact() >= 0 && std::isfinite(f.impact()));
-    if (f.field() == v1::MESSAGE_FIELD_BODY)
+    if (f.field() == v1::MESSAGE_FIELD_BODY) {
       Check(f.end() <= draft.body().size());
-    if (f.field() == v1::MESSAGE_FIELD_SUBJECT)
+    }
+    if (f.field() == v1::MESSAGE_FIELD_SUBJECT) {
       Check(f.end() <= draft.subject().size());
-    if (f.field() == v1::MESSAGE_FIELD_NONE)
+    }
+    if (f.field() == v1::MESSAGE_FIELD_NONE) {
       Check(f.start() == 0 && f.end() == 0);
+    }
   }
   std::string bytes;
   Check(report.SerializeToString(&bytes));

@@ -367,6 +367,9 @@ void AnalyzeField(absl::string_view text, bool is_body,
   out->text = text;
   out->greeting = Greeting{};
   Tokenize(text, &out->tokens, &out->folded);
+  out->valid_utf8 = std::none_of(
+      out->tokens.begin(), out->tokens.end(),
+      [](const Token& t) { return t.kind == TokenKind::kInvalid; });
   out->text = text.substr(0, std::min<size_t>(text.size(), UINT32_MAX));
   Analyzer(config, names, out).Run(is_body);
 }

@@ -85,6 +85,7 @@ struct FieldText {
   Greeting greeting;
   std::vector<Paragraph> paragraphs;
   std::vector<Sentence> sentences;
+  bool valid_utf8 = true;     // no ill-formed bytes (no kInvalid token)
   uint32_t words = 0;         // words in scored tokens
   uint32_t scored_start = 0;  // byte span from the first to the last scored
   uint32_t scored_end = 0;    // token (0, 0 when nothing is scored)

@@ -186,11 +186,31 @@ inline uint8_t ClassOf(char c) {
   return kClasses[static_cast<unsigned char>(c)];
 }
 
+// Lower-case ASCII by table.
+constexpr std::array<char, 256> MakeLower() {
+  std::array<char, 256> t{};
+  for (int b = 0; b < 256; ++b) {
+    t[static_cast<size_t>(b)] =
+        static_cast<char>((b >= 'A' && b <= 'Z') ? b + ('a' - 'A') : b);
+  }
+  return t;
+}
+constexpr std::array<char, 256> kLower = MakeLower();
+
+// The folded form of one code point, UTF-8, is at most this many bytes for
+// each byte it came from (simple case folding never more than doubles it).
+constexpr size_t kFoldExpansion = 2;
+
 class Tokenizer {
  public:
+  // Folded bytes are written straight into `folded`, sized for the worst
+  // case up front and cut to what was written at the end.
   Tokenizer(absl::string_view text, std::vector<Token>* tokens,
             std::string* folded)
-      : s_(text), tokens_(tokens), folded_(folded) {}
+      : s_(text), tokens_(tokens), folded_(folded) {
+    folded_->resize(kFoldExpansion * text.size() + 16);
+    out_ = folded_->data();
+  }
 
   void Run() {
     const size_t n = s_.size();
@@ -237,6 +257,7 @@ class Tokenizer {
       }
       pos = ScanToken(pos, c, cp, len);
     }
+    folded_->resize(fold_pos_);
   }
 
  private:
@@ -245,21 +266,74 @@ class Tokenizer {
     if (newlines_ < std::numeric_limits<uint16_t>::max()) ++newlines_;
   }
 
+  void PutCodePoint(char32_t cp) {
+    if (cp < 0x80) {
+      out_[fold_pos_++] = static_cast<char>(cp);
+      return;
+    }
+    char buf[4];
+    size_t n = 0;
+    if (cp < 0x800) {
+      buf[n++] = static_cast<char>(0xC0 | (cp >> 6));
+      buf[n++] = static_cast<char>(0x80 | (cp & 0x3F));
+    } else if (cp < 0x10000) {
+      buf[n++] = static_cast<char>(0xE0 | (cp >> 12));
+      buf[n++] = static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
+      buf[n++] = static_cast<char>(0x80 | (cp & 0x3F));
+    } else {
+      buf[n++] = static_cast<char>(0xF0 | (cp >> 18));
+      buf[n++] = static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
+      buf[n++] = static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
+      buf[n++] = static_cast<char>(0x80 | (cp & 0x3F));
+    }
+    for (size_t k = 0; k < n; ++k) out_[fold_pos_++] = buf[k];
+  }
+
+  // Folds one (possibly ill-formed) code point of the input at `p` of `len`
+  // bytes; answers whether it was a typographic quote made straight.
+  bool FoldAt(size_t p, char32_t cp, size_t len) {
+    if (cp == kInvalidCodePoint) {
+      out_[fold_pos_++] = s_[p];
+      return false;
+    }
+    const char32_t folded = FoldCodePoint(cp);
+    PutCodePoint(folded);
+    return cp >= 0x80 && (folded == '\'' || folded == '"');
+  }
+
+  // Folds input bytes [start, end) (a non-word token).
+  uint8_t FoldRange(size_t start, size_t end) {
+    uint8_t flags = 0;
+    for (size_t i = start; i < end;) {
+      const auto b = static_cast<unsigned char>(s_[i]);
+      if (b < 0x80) {
+        out_[fold_pos_++] = kLower[b];
+        ++i;
+        continue;
+      }
+      char32_t cp;
+      const auto len = static_cast<size_t>(DecodeUtf8Slow(s_, i, &cp));
+      if (FoldAt(i, cp, len)) flags |= kCurlyQuote;
+      i += len;
+    }
+    return flags;
+  }
+
   // Scans the token starting at `pos` (whose first code point is `cp`, `len`
   // bytes) and answers the position after it.
   size_t ScanToken(size_t pos, char c, char32_t cp, int len) {
     if (c == '{' || c == '[' || c == '%' || c == '<') {
       if (const size_t m = MatchMergeField(s_, pos); m > 0) {
-        return Emit(pos, pos + m, TokenKind::kMergeField, 0, /*ascii=*/true);
+        return EmitFolded(pos, pos + m, TokenKind::kMergeField, 0);
       }
     }
     if (c == 'h' || c == 'H' || c == 'w' || c == 'W') {
       if (const size_t m = MatchUrl(s_, pos); m > 0) {
-        return Emit(pos, pos + m, TokenKind::kUrl, 0, /*ascii=*/true);
+        return EmitFolded(pos, pos + m, TokenKind::kUrl, 0);
       }
     }
     if (cp == kInvalidCodePoint) {
-      return Emit(pos, pos + 1, TokenKind::kInvalid, 0);
+      return EmitFolded(pos, pos + 1, TokenKind::kInvalid, 0);
     }
     if (IsWordCodePoint(cp)) return ScanWord(pos);
     if (c == '.' || c == '!' || c == '?') {
@@ -270,21 +344,22 @@ class Tokenizer {
         if (s_[end] == '?') flags |= kHasQuestion;
         ++end;
       }
-      return Emit(pos, end, TokenKind::kPunct, flags, /*ascii=*/true);
+      return EmitFolded(pos, end, TokenKind::kPunct, flags);
     }
     const size_t end = pos + static_cast<size_t>(len);
     if (len == 1) {
-      return Emit(pos, end,
-                  IsAsciiPunct(c) ? TokenKind::kPunct : TokenKind::kSymbol, 0);
+      return EmitFolded(
+          pos, end, IsAsciiPunct(c) ? TokenKind::kPunct : TokenKind::kSymbol,
+          0);
     }
-    if (cp == 0x2026) return Emit(pos, end, TokenKind::kPunct, kTerminal);
+    if (cp == 0x2026) return EmitFolded(pos, end, TokenKind::kPunct, kTerminal);
     if (cp == 0x203D || cp == 0x2047 || cp == 0x2048 || cp == 0x2049) {
-      return Emit(pos, end, TokenKind::kPunct, kTerminal | kHasQuestion);
+      return EmitFolded(pos, end, TokenKind::kPunct, kTerminal | kHasQuestion);
     }
-    return Emit(pos, end,
-                u_ispunct(static_cast<UChar32>(cp)) ? TokenKind::kPunct
-                                                    : TokenKind::kSymbol,
-                0);
+    return EmitFolded(pos, end,
+                      u_ispunct(static_cast<UChar32>(cp)) ? TokenKind::kPunct
+                                                          : TokenKind::kSymbol,
+                      0);
   }
 
   // True when the code point at `p` (< size) is a word character.
@@ -297,19 +372,31 @@ class Tokenizer {
     return IsWordCodePoint(cp);
   }
 
+  // Scans a word or number, folding it as it goes.
   size_t ScanWord(size_t pos) {
     const size_t n = s_.size();
+    const size_t fold_begin = fold_pos_;
     size_t p = pos;
-    bool ascii = true;
     bool all_digits = true;
     bool last_digit = false;
     size_t code_points = 0;
+    size_t letters = 0;
+    size_t upper = 0;
+    uint8_t flags = 0;
     while (p < n) {
       // The common case: a run of ASCII letters and digits.
       uint8_t cls = ClassOf(s_[p]);
       while (cls & (kClsAlpha | kClsDigit)) {
+        const char ch = s_[p];
         last_digit = (cls & kClsDigit) != 0;
         all_digits = all_digits && last_digit;
+        if (!last_digit) {
+          const bool up = ch <= 'Z';
+          if (letters == 0 && up) flags |= kCapitalized;
+          ++letters;
+          upper += up ? 1 : 0;
+        }
+        out_[fold_pos_++] = kLower[static_cast<unsigned char>(ch)];
         ++code_points;
         if (++p >= n) break;
         cls = ClassOf(s_[p]);
@@ -320,9 +407,15 @@ class Tokenizer {
         char32_t cp;
         const auto len = static_cast<size_t>(DecodeUtf8Slow(s_, p, &cp));
         if (IsWordCodePoint(cp)) {
-          ascii = false;
           last_digit = IsDigitCodePoint(cp);
           all_digits = all_digits && last_digit;
+          if (IsLetterCodePoint(cp)) {
+            const bool up = IsUpperCodePoint(cp);
+            if (letters == 0 && up) flags |= kCapitalized;
+            ++letters;
+            upper += up ? 1 : 0;
+          }
+          FoldAt(p, cp, len);
           ++code_points;
           p += len;
           continue;
@@ -330,7 +423,7 @@ class Tokenizer {
         // Inner ’ and hyphens U+2010, U+2011 join words: "don’t".
         if ((cp == 0x2019 || cp == 0x2010 || cp == 0x2011) && p + len < n &&
             WordAt(p + len)) {
-          ascii = false;
+          if (FoldAt(p, cp, len)) flags |= kCurlyQuote;
           p += len;
           continue;
         }
@@ -338,18 +431,15 @@ class Tokenizer {
       }
       // ASCII joiners: ' and - between word characters, , and . between
       // digits ("1,000", "3.5").
-      if ((j == '\'' || j == '-') && p + 1 < n && WordAt(p + 1)) {
-        ++p;
-        continue;
-      }
-      if ((j == '.' || j == ',') && last_digit && p + 1 < n &&
-          (ClassOf(s_[p + 1]) & kClsDigit)) {
+      if (((j == '\'' || j == '-') && p + 1 < n && WordAt(p + 1)) ||
+          ((j == '.' || j == ',') && last_digit && p + 1 < n &&
+           (ClassOf(s_[p + 1]) & kClsDigit))) {
+        out_[fold_pos_++] = j;
         ++p;
         continue;
       }
       break;
     }
-    uint8_t flags = 0;
     // Acronyms with periods: "U.S.", "e.g.", "i.e.", "a.m.".
     if (code_points == 1 && !all_digits && p + 1 < n && s_[p] == '.') {
       size_t q = p;
@@ -368,11 +458,14 @@ class Tokenizer {
         ++pairs;
       }
       if (pairs > 0) {
-        p = q;
-        if (p < n && s_[p] == '.') {
-          ++p;
+        // Re-fold the whole acronym (letters and periods).
+        if (q < n && s_[q] == '.') {
+          ++q;
           flags |= kAcronymDot;
         }
+        fold_pos_ = fold_begin;
+        FoldRange(pos, q);
+        p = q;
       }
     }
     // E-mail addresses: the word is followed by '@' or by a local-part
@@ -380,66 +473,26 @@ class Tokenizer {
     if (p < n && (s_[p] == '@' || s_[p] == '.' || s_[p] == '_' ||
                   s_[p] == '+' || s_[p] == '-' || s_[p] == '%')) {
       if (const size_t m = MatchEmail(s_, pos); m > 0) {
-        return Emit(pos, pos + m, TokenKind::kEmail, 0, /*ascii=*/true);
+        fold_pos_ = fold_begin;
+        return EmitFolded(pos, pos + m, TokenKind::kEmail, 0);
       }
     }
+    if (letters >= 2 && upper == letters) flags |= kAllCaps;
+    if (all_digits) flags &= static_cast<uint8_t>(~(kCapitalized | kAllCaps));
     return Emit(pos, p, all_digits ? TokenKind::kNumber : TokenKind::kWord,
-                flags, ascii);
+                flags, fold_begin);
   }
 
+  // Folds [start, end) and emits it as a token.
+  size_t EmitFolded(size_t start, size_t end, TokenKind kind, uint8_t flags) {
+    const size_t fold_begin = fold_pos_;
+    flags |= FoldRange(start, end);
+    return Emit(start, end, kind, flags, fold_begin);
+  }
+
+  // Emits a token whose folded text is [fold_begin, fold_pos_).
   size_t Emit(size_t start, size_t end, TokenKind kind, uint8_t flags,
-              bool ascii = false) {
-    if (ascii ||
-        (end == start + 1 && static_cast<unsigned char>(s_[start]) < 0x80)) {
-      return EmitAscii(start, end, kind, flags);
-    }
-    Token t;
-    t.start = static_cast<uint32_t>(start);
-    t.end = static_cast<uint32_t>(end);
-    t.kind = kind;
-    t.flags = flags;
-    if (space_) t.flags |= kSpaceBefore;
-    t.newlines_before = newlines_;
-    t.fold_start = static_cast<uint32_t>(folded_->size());
-    size_t letters = 0;
-    size_t upper = 0;
-    bool first_letter_seen = false;
-    for (size_t i = start; i < end;) {
-      char32_t cp;
-      const int len = DecodeUtf8(s_, i, &cp);
-      if (cp == kInvalidCodePoint) {
-        folded_->push_back(s_[i]);
-      } else {
-        if (kind == TokenKind::kWord && IsLetterCodePoint(cp)) {
-          ++letters;
-          const bool up = IsUpperCodePoint(cp);
-          if (up) ++upper;
-          if (!first_letter_seen) {
-            first_letter_seen = true;
-            if (up) t.flags |= kCapitalized;
-          }
-        }
-        const char32_t folded = FoldCodePoint(cp);
-        if ((folded == '\'' || folded == '"') && cp >= 0x80) {
-          t.flags |= kCurlyQuote;
-        }
-        AppendUtf8(folded, folded_);
-      }
-      i += static_cast<size_t>(len);
-    }
-    if (letters >= 2 && upper == letters) t.flags |= kAllCaps;
-    const size_t fold_len = folded_->size() - t.fold_start;
-    t.fold_len = static_cast<uint16_t>(
-        std::min<size_t>(fold_len, std::numeric_limits<uint16_t>::max()));
-    tokens_->push_back(t);
-    space_ = false;
-    newlines_ = 0;
-    return end;
-  }
-
-  // Emit() for a token of ASCII bytes only (most tokens): folds by table
-  // straight into the buffer.
-  size_t EmitAscii(size_t start, size_t end, TokenKind kind, uint8_t flags) {
+              size_t fold_begin) {
     Token& t = tokens_->emplace_back();
     t.start = static_cast<uint32_t>(start);
     t.end = static_cast<uint32_t>(end);
@@ -447,33 +500,9 @@ class Tokenizer {
     t.flags = flags;
     if (space_) t.flags |= kSpaceBefore;
     t.newlines_before = newlines_;
-    const size_t len = end - start;
-    const size_t old = folded_->size();
-    t.fold_start = static_cast<uint32_t>(old);
-    folded_->resize(old + len);
-    char* out = folded_->data() + old;
-    const char* in = s_.data() + start;
-    size_t letters = 0;
-    size_t upper = 0;
-    for (size_t i = 0; i < len; ++i) {
-      const char c = in[i];
-      if (c >= 'A' && c <= 'Z') {
-        if (letters == 0) t.flags |= kCapitalized;
-        ++letters;
-        ++upper;
-        out[i] = static_cast<char>(c + ('a' - 'A'));
-      } else {
-        if (c >= 'a' && c <= 'z') ++letters;
-        out[i] = c;
-      }
-    }
-    if (kind != TokenKind::kWord) {
-      t.flags &= static_cast<uint8_t>(~kCapitalized);
-    } else if (letters >= 2 && upper == letters) {
-      t.flags |= kAllCaps;
-    }
-    t.fold_len = static_cast<uint16_t>(
-        std::min<size_t>(len, std::numeric_limits<uint16_t>::max()));
+    t.fold_start = static_cast<uint32_t>(fold_begin);
+    t.fold_len = static_cast<uint16_t>(std::min<size_t>(
+        fold_pos_ - fold_begin, std::numeric_limits<uint16_t>::max()));
     space_ = false;
     newlines_ = 0;
     return end;
@@ -482,6 +511,8 @@ class Tokenizer {
   absl::string_view s_;
   std::vector<Token>* tokens_;
   std::string* folded_;
+  char* out_ = nullptr;
+  size_t fold_pos_ = 0;
   bool space_ = false;
   uint16_t newlines_ = 0;
 };
@@ -496,7 +527,6 @@ void Tokenize(absl::string_view text, std::vector<Token>* tokens,
     text = text.substr(0, std::numeric_limits<uint32_t>::max());
   }
   tokens->reserve(text.size() / 4 + 8);
-  folded->reserve(text.size() + 16);
   Tokenizer(text, tokens, folded).Run();
 }
 

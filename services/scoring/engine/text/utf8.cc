@@ -95,14 +95,24 @@ void AppendSanitizedUtf8(absl::string_view s, std::string* out) {
 
 absl::string_view TruncateUtf8(absl::string_view s, size_t max_bytes) {
   if (s.size() <= max_bytes) return s;
-  size_t i = 0;
-  while (i < s.size()) {
-    char32_t cp;
-    const size_t len = static_cast<size_t>(DecodeUtf8(s, i, &cp));
-    if (i + len > max_bytes) break;
-    i += len;
+  // Back up over continuation bytes to the start of the cut code point (at
+  // most 3 of them: longer runs are ill-formed, and every byte of those
+  // counts as a code point of its own).
+  size_t cut = max_bytes;
+  for (int k = 0;
+       k < 3 && cut > 0 && (static_cast<unsigned char>(s[cut]) & 0xC0) == 0x80;
+       ++k) {
+    --cut;
   }
-  return s.substr(0, i);
+  // Cut before that code point if it is well-formed and runs past the
+  // limit; otherwise the bytes at the limit are ill-formed ones of their
+  // own and the limit itself is a boundary.
+  char32_t cp;
+  const auto len = static_cast<size_t>(DecodeUtf8(s, cut, &cp));
+  if (cp == kInvalidCodePoint || cut + len <= max_bytes) {
+    return s.substr(0, max_bytes);
+  }
+  return s.substr(0, cut);
 }
 
 char32_t FoldCodePointSlow(char32_t cp) {
