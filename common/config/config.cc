@@ -51,6 +51,9 @@ const SettingInfo kSettings[] = {
      "respect-check lexicon textproto (reloaded on SIGHUP)"},
     {"RAPPORT_MESSAGE_TTL_DAYS", "message-ttl-days",
      "days scoring keeps each message's signals for outcomes and digests"},
+    {"RAPPORT_PROFILE_CACHE_ENTRIES", "profile-cache-entries",
+     "profiles kept in process memory, kept coherent through Redis pub/sub "
+     "(0: every read goes to Redis)"},
     {"RAPPORT_DRAIN_SECONDS", "drain-seconds",
      "on SIGTERM, how long in-flight calls may finish before exit"},
 };
@@ -159,6 +162,10 @@ absl::Status Apply(const SettingInfo& s, const std::string& value, Config& c) {
     auto n = ParseInt(s, value, 1, 3650);
     if (!n.ok()) return n.status();
     c.message_ttl = absl::Hours(24 * *n);
+  } else if (env == "RAPPORT_PROFILE_CACHE_ENTRIES") {
+    auto n = ParseInt(s, value, 0, 10'000'000);
+    if (!n.ok()) return n.status();
+    c.profile_cache_entries = *n;
   } else if (env == "RAPPORT_DRAIN_SECONDS") {
     auto n = ParseInt(s, value, 0, 3600);
     if (!n.ok()) return n.status();

@@ -69,6 +69,9 @@ struct Config {
   // How long scoring keeps a message's signals and findings for outcomes
   // that arrive later and for digests.
   absl::Duration message_ttl = absl::Hours(24 * 180);
+  // Profiles profile-service and scoring-service keep in memory (LRU),
+  // coherent with Redis through invalidations; 0 turns the cache off.
+  int profile_cache_entries = 50'000;
 };
 
 // One row of the settings table: the source of both the flag parser and the

@@ -8,6 +8,7 @@
 #include <sys/types.h>
 
 #include <algorithm>
+#include <cstdint>
 #include <initializer_list>
 #include <utility>
 
@@ -101,6 +102,71 @@ bool Connection::LooksBroken() const {
   return ::poll(&p, 1, 0) != 0;
 }
 
+int Connection::fd() const { return ctx_->fd; }
+
+absl::Status SendSome(int fd, absl::string_view data, size_t* sent) {
+  *sent = 0;
+  while (*sent < data.size()) {
+    const ssize_t n = ::send(fd, data.data() + *sent, data.size() - *sent,
+                             MSG_NOSIGNAL | MSG_DONTWAIT);
+    if (n > 0) {
+      *sent += static_cast<size_t>(n);
+      continue;
+    }
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) break;
+    return absl::UnavailableError(absl::StrCat(
+        "connection lost while sending: ", ErrnoText(n < 0 ? errno : EPIPE)));
+  }
+  return absl::OkStatus();
+}
+
+std::string EncodeCommand(std::initializer_list<absl::string_view> args) {
+  std::string out = absl::StrCat("*", args.size(), "\r\n");
+  for (absl::string_view arg : args) {
+    absl::StrAppend(&out, "$", arg.size(), "\r\n", arg, "\r\n");
+  }
+  return out;
+}
+
+absl::Status Connection::TakeParsed(std::vector<Reply>* replies,
+                                    std::vector<absl::Time>* reply_times,
+                                    size_t limit) {
+  while (replies->size() < limit) {
+    void* raw = nullptr;
+    if (redisReaderGetReply(ctx_->reader, &raw) != REDIS_OK) {
+      return absl::InternalError(
+          absl::StrCat("protocol error: ", ctx_->reader->errstr));
+    }
+    if (raw == nullptr) break;
+    replies->push_back(FromHiredis(*static_cast<redisReply*>(raw)));
+    freeReplyObject(raw);
+    if (reply_times != nullptr) reply_times->push_back(absl::Now());
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Connection::ReadAvailable(std::vector<Reply>* replies,
+                                       std::vector<absl::Time>* reply_times) {
+  char buf[kReadChunk];
+  while (true) {
+    const ssize_t n = ::recv(ctx_->fd, buf, sizeof(buf), MSG_DONTWAIT);
+    if (n > 0) {
+      redisReaderFeed(ctx_->reader, buf, static_cast<size_t>(n));
+      if (static_cast<size_t>(n) < sizeof(buf)) break;  // drained
+      continue;
+    }
+    if (n == 0) {
+      return absl::UnavailableError("connection closed by the server");
+    }
+    if (errno == EINTR) continue;
+    if (errno == EAGAIN || errno == EWOULDBLOCK) break;
+    return absl::UnavailableError(
+        absl::StrCat("connection lost while reading: ", ErrnoText(errno)));
+  }
+  return TakeParsed(replies, reply_times, SIZE_MAX);
+}
+
 absl::Status Connection::Execute(absl::string_view request, size_t count,
                                  absl::Duration timeout,
                                  std::vector<Reply>* replies,
@@ -114,16 +180,8 @@ absl::Status Connection::Execute(absl::string_view request, size_t count,
   char buf[kReadChunk];
   replies->reserve(want);
   while (true) {
-    while (replies->size() < want) {
-      void* raw = nullptr;
-      if (redisReaderGetReply(ctx_->reader, &raw) != REDIS_OK) {
-        return absl::InternalError(
-            absl::StrCat("protocol error: ", ctx_->reader->errstr));
-      }
-      if (raw == nullptr) break;
-      replies->push_back(FromHiredis(*static_cast<redisReply*>(raw)));
-      freeReplyObject(raw);
-      if (reply_times != nullptr) reply_times->push_back(absl::Now());
+    if (absl::Status s = TakeParsed(replies, reply_times, want); !s.ok()) {
+      return s;
     }
     if (replies->size() == want) return absl::OkStatus();
 
@@ -202,10 +260,7 @@ absl::StatusOr<std::unique_ptr<Connection>> Dial(
   bool auth = false;
   // Built directly: RequestEncoder refuses AUTH and SELECT for callers.
   auto add = [&request, &count](std::initializer_list<absl::string_view> args) {
-    absl::StrAppend(&request, "*", args.size(), "\r\n");
-    for (absl::string_view arg : args) {
-      absl::StrAppend(&request, "$", arg.size(), "\r\n", arg, "\r\n");
-    }
+    request.append(EncodeCommand(args));
     ++count;
   };
   // A username alone still authenticates: ACL users may be "nopass".

@@ -8,6 +8,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <initializer_list>
 #include <iterator>
 #include <memory>
 #include <string>
@@ -108,9 +109,31 @@ class Connection {
                        absl::Duration timeout, std::vector<Reply>* replies,
                        std::vector<absl::Time>* reply_times);
 
+  // For a caller that runs its own event loop on fd() (the invalidation
+  // listener; it sends with SendSome below). Does not block: reads
+  // everything the socket holds and appends every complete reply to
+  // `replies` (and its parse time to `reply_times` when not null). A partial
+  // reply stays buffered for the next call. UNAVAILABLE on EOF or I/O error,
+  // INTERNAL on a protocol error; the connection must then be discarded.
+  int fd() const;
+  absl::Status ReadAvailable(std::vector<Reply>* replies,
+                             std::vector<absl::Time>* reply_times);
+
  private:
+  // Appends the complete replies hiredis has parsed so far.
+  absl::Status TakeParsed(std::vector<Reply>* replies,
+                          std::vector<absl::Time>* reply_times, size_t limit);
+
   redisContext* const ctx_;
 };
+
+// Sends as much of `data` on the socket `fd` as it takes now, without
+// blocking; `*sent` is how much. UNAVAILABLE when the connection is lost.
+absl::Status SendSome(int fd, absl::string_view data, size_t* sent);
+
+// RESP encoding of one command, for the commands RequestEncoder refuses on
+// shared connections (AUTH, SELECT, SUBSCRIBE on a dedicated connection).
+std::string EncodeCommand(std::initializer_list<absl::string_view> args);
 
 // Connects (bounded by connect_timeout), then sends AUTH [user] password
 // and SELECT db when the endpoint asks for them, in one round trip bounded by

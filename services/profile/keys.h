@@ -24,4 +24,11 @@ inline constexpr char kHistoryField[] = "h";
 inline constexpr char kProfileField[] = "p";
 inline constexpr char kDerivedAtField[] = "d";
 
+// Every script that changes or deletes a contact hash publishes the hash's
+// key on this channel, atomically with the change, so that processes
+// caching profiles (profile-service, scoring-service) drop their copy
+// (common/redis/coherent_cache.h). One channel for all tenants: the payload
+// is the full key, tenant included.
+inline constexpr char kContactChangesChannel[] = "rapport:contact-changes";
+
 }  // namespace rapport::profile

@@ -83,6 +83,15 @@ class ImportReactor final
 
 }  // namespace
 
+ProfileReader::Options ReaderOptions(const config::Config& config) {
+  ProfileReader::Options options;
+  options.cache_entries = static_cast<size_t>(config.profile_cache_entries);
+  options.redis.endpoint = config.redis;
+  options.redis.command_timeout = config.redis_timeout;
+  options.redis.connect_timeout = config.redis_timeout;
+  return options;
+}
+
 WorkQueue::WorkQueue(int threads, size_t max_queued) : max_queued_(max_queued) {
   for (int i = 0; i < threads; ++i) threads_.emplace_back([this] { Run(); });
 }
@@ -123,11 +132,15 @@ void WorkQueue::Run() {
 ProfileServiceImpl::ProfileServiceImpl(server::Runtime& runtime,
                                        HandlerOptions options)
     : auth_(runtime.auth()),
-      async_redis_(runtime.async_redis()),
+      reader_(*runtime.async_redis(), runtime.metrics().registry(),
+              ReaderOptions(runtime.config())),
       metrics_(runtime.metrics().registry()),
       store_(*runtime.redis()),
       handler_(store_, metrics_, std::move(options)),
-      refreshes_(/*threads=*/2, /*max_queued=*/1024) {}
+      refreshes_(/*threads=*/2, /*max_queued=*/1024) {
+  store_.set_on_change(
+      [this](absl::string_view key) { reader_.Invalidate(key); });
+}
 
 grpc::ServerUnaryReactor* ProfileServiceImpl::UpsertContact(
     grpc::CallbackServerContext* ctx, const v1::UpsertContactRequest* request,
@@ -154,73 +167,72 @@ ProfileServiceImpl::ImportContacts(grpc::CallbackServerContext* ctx,
   return new ImportReactor(handler_, std::move(tenant), response);
 }
 
-// The hot read path: one HMGET through the pipelined AsyncClient, answered
-// from its I/O thread, so no gRPC callback thread ever waits on Redis
-// (DESIGN.md "Performance notes"). A stale profile is re-derived on the
-// refresh workers.
+// The hot read path: the profile from the process-local coherent cache, or
+// one HMGET through the pipelined AsyncClient (ProfileReader), answered from
+// its I/O thread, so no gRPC callback thread ever waits on Redis (DESIGN.md
+// "Performance notes"). A stale profile is re-derived on the refresh workers.
 grpc::ServerUnaryReactor* ProfileServiceImpl::GetProfile(
     grpc::CallbackServerContext* ctx, const v1::GetProfileRequest* request,
     v1::Profile* response) {
   grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
   std::string tenant;
-  std::vector<std::string> command;
   const absl::Status status =
       server::Guarded(*ctx, auth_, "GetProfile", [&](const auth::Principal& p) {
         tenant = p.tenant;
-        RETURN_IF_ERROR(model::ValidateId("contact_id", request->contact_id()));
-        ASSIGN_OR_RETURN(command, ProfileStore::GetProfileCommand(
-                                      tenant, request->contact_id()));
-        return absl::OkStatus();
+        return model::ValidateId("contact_id", request->contact_id());
       });
   if (!status.ok()) {
     reactor->Finish(ToGrpcStatus(status));
     return reactor;
   }
-  async_redis_->Command(
-      command, [this, reactor, request, response, tenant = std::move(tenant)](
-                   absl::StatusOr<redis::Reply> reply) mutable {
-        absl::StatusOr<std::optional<ProfileStore::StoredProfile>> stored =
-            reply.ok()
-                ? ProfileStore::ParseProfileReply(*reply)
-                : absl::StatusOr<std::optional<ProfileStore::StoredProfile>>(
-                      reply.status());
+  reader_.Read(
+      tenant, request->contact_id(),
+      [this, reactor, request, response,
+       tenant](ProfileReader::Result stored) mutable {
         if (!stored.ok()) {
           reactor->Finish(ToGrpcStatus(stored.status()));
           return;
         }
-        if (!stored->has_value()) {
+        if (*stored == nullptr) {
           reactor->Finish(ToGrpcStatus(absl::NotFoundError(absl::StrCat(
               "contact_id: no contact \"", absl::CEscape(request->contact_id()),
               "\" in this tenant"))));
           return;
         }
         if (handler_.IsFresh(**stored)) {
-          *response = std::move((*stored)->profile);
+          *response = (*stored)->profile;
           reactor->Finish(grpc::Status::OK);
           return;
         }
-        auto refresh = [this, reactor, request, response, tenant,
-                        s = **std::move(stored)]() mutable {
-          absl::Status st;
-          try {
-            st = handler_.RefreshProfile(tenant, request->contact_id(),
-                                         std::move(s), response);
-          } catch (const std::exception& e) {
-            log::Error("handler_exception",
-                       {{"rpc", "GetProfile"}, {"what", e.what()}});
-            st = absl::InternalError(
-                "GetProfile failed on an internal error; it is logged as "
-                "handler_exception");
-          }
-          reactor->Finish(ToGrpcStatus(st));
-        };
-        if (!refreshes_.Submit(std::move(refresh))) {
-          reactor->Finish(ToGrpcStatus(absl::ResourceExhaustedError(
-              "too many stale profiles are being refreshed at once; retry "
-              "shortly")));
-        }
+        Refresh(reactor, tenant, request, response, **stored);
       });
   return reactor;
+}
+
+void ProfileServiceImpl::Refresh(grpc::ServerUnaryReactor* reactor,
+                                 std::string tenant,
+                                 const v1::GetProfileRequest* request,
+                                 v1::Profile* response, StoredProfile stale) {
+  auto refresh = [this, reactor, request, response, tenant = std::move(tenant),
+                  s = std::move(stale)]() mutable {
+    absl::Status st;
+    try {
+      st = handler_.RefreshProfile(tenant, request->contact_id(), std::move(s),
+                                   response);
+    } catch (const std::exception& e) {
+      log::Error("handler_exception",
+                 {{"rpc", "GetProfile"}, {"what", e.what()}});
+      st = absl::InternalError(
+          "GetProfile failed on an internal error; it is logged as "
+          "handler_exception");
+    }
+    reactor->Finish(ToGrpcStatus(st));
+  };
+  if (!refreshes_.Submit(std::move(refresh))) {
+    reactor->Finish(ToGrpcStatus(absl::ResourceExhaustedError(
+        "too many stale profiles are being refreshed at once; retry "
+        "shortly")));
+  }
 }
 
 grpc::ServerUnaryReactor* ProfileServiceImpl::RecordInteraction(

@@ -11,6 +11,7 @@
 #include "common/server/server.h"
 #include "rapport/profile/v1/profile.grpc.pb.h"
 #include "services/profile/handler.h"
+#include "services/profile/reader.h"
 #include "services/profile/store.h"
 
 namespace rapport::profile {
@@ -33,6 +34,10 @@ class WorkQueue {
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   std::vector<std::thread> threads_;
 };
+
+// The profile cache settings from the configuration (RAPPORT_PROFILE_CACHE_
+// ENTRIES, the Redis endpoint and timeouts), for profile- and scoring-service.
+ProfileReader::Options ReaderOptions(const config::Config& config);
 
 // gRPC adapter of rapport.profile.v1.ProfileService: authenticates, checks
 // the caller's role, then hands each call to ProfileHandler. The RPCs are
@@ -65,8 +70,13 @@ class ProfileServiceImpl final : public v1::ProfileService::CallbackService {
       v1::DeleteContactResponse* response) override;
 
  private:
+  // Re-derives a stale profile on the refresh workers, then answers.
+  void Refresh(grpc::ServerUnaryReactor* reactor, std::string tenant,
+               const v1::GetProfileRequest* request, v1::Profile* response,
+               StoredProfile stale);
+
   const auth::Authenticator& auth_;
-  redis::AsyncClient* async_redis_;
+  ProfileReader reader_;
   ProfileMetrics metrics_;
   ProfileStore store_;
   ProfileHandler handler_;

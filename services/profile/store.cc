@@ -1,5 +1,6 @@
 #include "services/profile/store.h"
 
+#include <string_view>
 #include <utility>
 
 #include "absl/strings/numbers.h"
@@ -7,6 +8,9 @@
 
 namespace rapport::profile {
 namespace {
+
+// Each script that changes a contact hash publishes its key on
+// kContactChangesChannel (keys.h) in the same atomic step.
 
 // KEYS[1] contact hash, KEYS[2] id index.
 // ARGV: expected version, new version, contact, history, profile,
@@ -17,6 +21,7 @@ if (cur or '0') ~= ARGV[1] then return 0 end
 redis.call('HSET', KEYS[1], 'v', ARGV[2], 'c', ARGV[3], 'h', ARGV[4],
            'p', ARGV[5], 'd', ARGV[6])
 redis.call('ZADD', KEYS[2], 0, ARGV[7])
+redis.call('PUBLISH', 'rapport:contact-changes', KEYS[1])
 return 1
 )lua";
 
@@ -24,6 +29,7 @@ return 1
 constexpr char kDeleteScript[] = R"lua(
 local n = redis.call('DEL', KEYS[1])
 redis.call('ZREM', KEYS[2], ARGV[1])
+redis.call('PUBLISH', 'rapport:contact-changes', KEYS[1])
 return n
 )lua";
 
@@ -31,8 +37,13 @@ return n
 constexpr char kTouchScript[] = R"lua(
 if redis.call('HGET', KEYS[1], 'v') ~= ARGV[1] then return 0 end
 redis.call('HSET', KEYS[1], 'd', ARGV[2])
+redis.call('PUBLISH', 'rapport:contact-changes', KEYS[1])
 return 1
 )lua";
+
+static_assert(std::string_view(kContactChangesChannel) ==
+                  "rapport:contact-changes",
+              "the scripts above name the channel literally");
 
 absl::Status Corrupt(absl::string_view what) {
   return absl::DataLossError(absl::StrCat(
@@ -89,8 +100,12 @@ absl::StatusOr<std::string> ProfileStore::Script::Sha(redis::Pool& pool,
   return sha_;
 }
 
+void ProfileStore::Changed(absl::string_view key) const {
+  if (on_change_) on_change_(key);
+}
+
 absl::StatusOr<std::vector<redis::Reply>> ProfileStore::Script::Run(
-    redis::Pool& pool, std::vector<std::vector<std::string>> calls) {
+    redis::Pool& pool, const std::vector<std::vector<std::string>>& calls) {
   for (int attempt = 0; attempt < 2; ++attempt) {
     auto sha = Sha(pool, attempt > 0);
     if (!sha.ok()) return sha.status();
@@ -177,7 +192,8 @@ absl::StatusOr<std::vector<bool>> ProfileStore::CompareAndSetMany(
                      model::SerializeHistory(w.record->history),
                      std::move(profile), derived, id});
   }
-  auto replies = cas_.Run(pool_, std::move(calls));
+  auto replies = cas_.Run(pool_, calls);
+  for (const auto& call : calls) Changed(call[1]);
   if (!replies.ok()) return replies.status();
   std::vector<bool> out;
   out.reserve(replies->size());
@@ -189,42 +205,14 @@ absl::StatusOr<std::vector<bool>> ProfileStore::CompareAndSetMany(
   return out;
 }
 
-absl::StatusOr<std::vector<std::string>> ProfileStore::GetProfileCommand(
-    absl::string_view tenant, absl::string_view contact_id) {
-  auto key = ContactKey(tenant, contact_id);
-  if (!key.ok()) return key.status();
-  return std::vector<std::string>{"HMGET", *key, kProfileField,
-                                  kDerivedAtField};
-}
-
-absl::StatusOr<std::optional<ProfileStore::StoredProfile>>
-ProfileStore::ParseProfileReply(const redis::Reply& reply) {
-  if (reply.is_error()) return reply.AsStatus();
-  if (!reply.is_array() || reply.elements().size() != 2) {
-    return Corrupt("unexpected reply shape");
-  }
-  const auto& e = reply.elements();
-  if (e[0].is_nil()) return std::nullopt;
-  StoredProfile out;
-  int64_t micros = 0;
-  if (!e[0].is_string() || !out.profile.ParseFromString(e[0].str())) {
-    return Corrupt("profile");
-  }
-  if (!e[1].is_string() || !absl::SimpleAtoi(e[1].str(), &micros)) {
-    return Corrupt("derivation time");
-  }
-  out.derived_at = absl::FromUnixMicros(micros);
-  return out;
-}
-
 absl::StatusOr<std::optional<ProfileStore::StoredProfile>>
 ProfileStore::GetProfile(absl::string_view tenant,
                          absl::string_view contact_id) {
-  auto command = GetProfileCommand(tenant, contact_id);
+  auto command = profile::GetProfileCommand(tenant, contact_id);
   if (!command.ok()) return command.status();
   auto reply = pool_.Command(*command);
   if (!reply.ok()) return reply.status();
-  return ParseProfileReply(*reply);
+  return profile::ParseProfileReply(*reply);
 }
 
 absl::StatusOr<std::vector<v1::Profile>> ProfileStore::Scan(
@@ -268,6 +256,7 @@ absl::StatusOr<bool> ProfileStore::Touch(absl::string_view tenant,
   if (!key.ok()) return key.status();
   auto replies = touch_.Run(
       pool_, {{"1", *key, absl::StrCat(version), Micros(derived_at)}});
+  Changed(*key);
   if (!replies.ok()) return replies.status();
   auto n = (*replies)[0].AsInteger();
   if (!n.ok()) return n.status();
@@ -282,6 +271,7 @@ absl::StatusOr<int> ProfileStore::Delete(absl::string_view tenant,
   if (!index.ok()) return index.status();
   auto replies =
       delete_.Run(pool_, {{"2", *key, *index, std::string(contact_id)}});
+  Changed(*key);
   if (!replies.ok()) return replies.status();
   auto n = (*replies)[0].AsInteger();
   if (!n.ok()) return n.status();

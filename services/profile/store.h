@@ -19,8 +19,11 @@
 // together, so two replicas writing one contact never lose an update (the
 // loser re-reads and retries) and a Redis failure never leaves half a write.
 // Erasure deletes the hash and the index entry: nothing else names a contact.
+// Every script also publishes the contact's key on kContactChangesChannel
+// (keys.h) so that processes caching profiles drop their copy.
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -34,6 +37,7 @@
 #include "rapport/profile/v1/profile.pb.h"
 #include "services/profile/keys.h"
 #include "services/profile/model/derive.h"
+#include "services/profile/reader.h"
 
 namespace rapport::profile {
 
@@ -74,19 +78,11 @@ class ProfileStore {
       absl::string_view tenant, const std::vector<Write>& writes,
       absl::Time derived_at);
 
-  // The stored profile and when it was derived, or nullopt.
-  struct StoredProfile {
-    v1::Profile profile;
-    absl::Time derived_at;
-  };
+  // The stored profile and when it was derived, or nullopt. (The hot read
+  // path, with the process-local cache, is ProfileReader in reader.h.)
+  using StoredProfile = profile::StoredProfile;
   absl::StatusOr<std::optional<StoredProfile>> GetProfile(
       absl::string_view tenant, absl::string_view contact_id);
-  // The command GetProfile sends, and the parse of its reply, for callers
-  // that send it through the AsyncClient.
-  static absl::StatusOr<std::vector<std::string>> GetProfileCommand(
-      absl::string_view tenant, absl::string_view contact_id);
-  static absl::StatusOr<std::optional<StoredProfile>> ParseProfileReply(
-      const redis::Reply& reply);
 
   // Contact ids after `after_id` (exclusive; empty: from the start), in id
   // order, at most `limit`, with their profiles.
@@ -106,6 +102,14 @@ class ProfileStore {
   absl::StatusOr<int> Delete(absl::string_view tenant,
                              absl::string_view contact_id);
 
+  // Called with a contact's key after every write attempted on it (applied
+  // or not), before the write's caller gets the result: the process drops
+  // its cached copy so that it reads its own writes. (Other processes learn
+  // of the change from the message the scripts publish.)
+  void set_on_change(std::function<void(absl::string_view key)> on_change) {
+    on_change_ = std::move(on_change);
+  }
+
  private:
   // A Lua script run by EVALSHA; SCRIPT LOAD on first use and again after
   // NOSCRIPT (Redis restarted or flushed its script cache).
@@ -115,7 +119,7 @@ class ProfileStore {
     // Runs one invocation per element of `calls` (each: numkeys, keys...,
     // args...) in one round trip; one reply per call.
     absl::StatusOr<std::vector<redis::Reply>> Run(
-        redis::Pool& pool, std::vector<std::vector<std::string>> calls);
+        redis::Pool& pool, const std::vector<std::vector<std::string>>& calls);
 
    private:
     absl::StatusOr<std::string> Sha(redis::Pool& pool, bool reload);
@@ -124,7 +128,10 @@ class ProfileStore {
     std::string sha_ ABSL_GUARDED_BY(mu_);
   };
 
+  void Changed(absl::string_view key) const;
+
   redis::Pool& pool_;
+  std::function<void(absl::string_view key)> on_change_;
   Script cas_;
   Script delete_;
   Script touch_;

@@ -156,5 +156,107 @@ class ProfileServiceTest(unittest.TestCase):
             self.assertNotIn(needle, logs)
 
 
+def metric(svc, name, labels=""):
+    import urllib.request
+    with urllib.request.urlopen(f"http://127.0.0.1:{svc.metrics_port}/metrics", timeout=5) as r:
+        for line in r.read().decode().splitlines():
+            if line.startswith(name + labels + " "):
+                return float(line.split()[-1])
+    return 0.0
+
+
+class ProfileCacheTest(unittest.TestCase):
+    """Two profile-service replicas on one Redis, each with its in-memory
+    profile cache: a write through one is read at once through it and, as
+    soon as the invalidation arrives, through the other; erasure empties
+    both; a Redis restart empties and bypasses the caches until they are
+    subscribed again."""
+
+    def setUp(self):
+        from harness import Service, wait_for
+        self.wait_for = wait_for
+        self.platform = Platform(names=("profile-service",)).start()
+        a = self.platform["profile-service"]
+        self.b = Service("profile-service", self.platform.workdir, dict(a.env))
+        self.b.start()
+        self.assertTrue(wait_for(lambda: self.b.health() == "SERVING", 30), self.b.logs())
+        self.channels = [grpc.insecure_channel(s.addr) for s in (a, self.b)]
+        self.a_stub, self.b_stub = [profile_pb2_grpc.ProfileServiceStub(c) for c in self.channels]
+        for svc in (a, self.b):
+            self.assertTrue(wait_for(lambda: metric(svc, "rapport_profile_cache_subscribed") == 1, 10))
+
+    def tearDown(self):
+        for c in self.channels:
+            c.close()
+        self.b.stop()
+        self.platform.stop()
+
+    def get(self, stub, cid):
+        return stub.GetProfile(profile_pb2.GetProfileRequest(contact_id=cid), timeout=5)
+
+    def test_replicas_see_each_others_writes_and_erasures(self):
+        a, b = self.a_stub, self.b_stub
+        a.UpsertContact(profile_pb2.UpsertContactRequest(contact=contact("cache-1")), timeout=5)
+        self.assertEqual(self.get(a, "cache-1").version, 1)
+        self.assertEqual(self.get(b, "cache-1").version, 1)  # now cached in both
+        before = metric(self.platform["profile-service"], "rapport_profile_cache_lookups_total",
+                        '{result="hit"}')
+        self.assertEqual(self.get(a, "cache-1").version, 1)
+        self.assertGreater(metric(self.platform["profile-service"], "rapport_profile_cache_lookups_total",
+                                  '{result="hit"}'), before)
+
+        # Written through b: b reads its own write at once, a within the
+        # invalidation's delivery time.
+        r = b.UpsertContact(profile_pb2.UpsertContactRequest(
+            contact=contact("cache-1", preferred_name="Mitchie")), timeout=5)
+        self.assertEqual(r.profile.version, 2)
+        self.assertEqual(self.get(b, "cache-1").contact.preferred_name, "Mitchie")
+        self.assertTrue(self.wait_for(lambda: self.get(a, "cache-1").version == 2, 2, interval=0.01))
+        self.assertEqual(self.get(a, "cache-1").contact.preferred_name, "Mitchie")
+
+        # An interaction through a changes the derived profile b serves.
+        self.record(a, "cache-1")
+        self.assertTrue(self.wait_for(lambda: self.get(b, "cache-1").version == 3, 2, interval=0.01))
+
+        # Erasure through a: b stops serving it.
+        a.DeleteContact(profile_pb2.DeleteContactRequest(contact_id="cache-1"), timeout=5)
+        for stub in (a, b):
+            def gone(stub=stub):
+                try:
+                    self.get(stub, "cache-1")
+                    return False
+                except grpc.RpcError as e:
+                    return e.code() == grpc.StatusCode.NOT_FOUND
+            self.assertTrue(self.wait_for(gone, 2, interval=0.01))
+
+    def test_a_redis_restart_empties_the_caches_until_resubscribed(self):
+        a, b = self.a_stub, self.b_stub
+        a.UpsertContact(profile_pb2.UpsertContactRequest(contact=contact("cache-2")), timeout=5)
+        self.assertEqual(self.get(b, "cache-2").version, 1)
+        self.platform.redis.stop()
+        svc_b = self.b
+        self.assertTrue(self.wait_for(lambda: metric(svc_b, "rapport_profile_cache_subscribed") == 0, 10))
+        # Served from nowhere while Redis is down: no stale answer.
+        with self.assertRaises(grpc.RpcError) as e:
+            self.get(b, "cache-2")
+        self.assertEqual(e.exception.code(), grpc.StatusCode.UNAVAILABLE)
+        self.platform.redis.start()  # empty: no AOF in this test
+        self.assertTrue(self.wait_for(lambda: metric(svc_b, "rapport_profile_cache_subscribed") == 1, 10))
+
+        def not_found():
+            try:
+                self.get(b, "cache-2")
+                return False
+            except grpc.RpcError as err:
+                return err.code() == grpc.StatusCode.NOT_FOUND
+        self.assertTrue(self.wait_for(not_found, 10))
+
+    def record(self, stub, cid):
+        stub.RecordInteraction(profile_pb2.RecordInteractionRequest(
+            interaction=profile_pb2.Interaction(contact_id=cid, kind=profile_pb2.INTERACTION_KIND_EMAIL_REPLIED,
+                                                direction=profile_pb2.DIRECTION_INBOUND, occurred_at=ts(0),
+                                                topics=["rep onboarding"])), timeout=5)
+
+
 if __name__ == "__main__":
     unittest.main()
