@@ -69,7 +69,7 @@ void InvalidationListener::Run() {
     backoff.OnSuccess();
     SetState(true);
     Listen(**conn);
-    SetState(false);
+    if (!stop_.load()) SetState(false);
   }
 }
 

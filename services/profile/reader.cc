@@ -55,6 +55,15 @@ absl::StatusOr<std::optional<StoredProfile>> ParseProfileReply(
   return out;
 }
 
+ProfileReader::Options ProfileReader::FromConfig(const config::Config& config) {
+  Options options;
+  options.cache_entries = static_cast<size_t>(config.profile_cache_entries);
+  options.redis.endpoint = config.redis;
+  options.redis.command_timeout = config.redis_timeout;
+  options.redis.connect_timeout = config.redis_timeout;
+  return options;
+}
+
 ProfileReader::ProfileReader(redis::AsyncClient& redis,
                              prometheus::Registry& registry, Options options)
     : redis_(redis),

@@ -23,6 +23,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
+#include "common/config/config.h"
 #include "common/redis/async_client.h"
 #include "common/redis/coherent_cache.h"
 #include "common/redis/invalidation.h"
@@ -58,6 +59,10 @@ class ProfileReader {
     // The subscription's connection (endpoint, timeouts, backoff).
     redis::PoolOptions redis;
   };
+
+  // The settings from the configuration: RAPPORT_PROFILE_CACHE_ENTRIES, the
+  // Redis endpoint and timeouts.
+  static Options FromConfig(const config::Config& config);
 
   // Null: no such contact.
   using Result = absl::StatusOr<std::shared_ptr<const StoredProfile>>;

@@ -83,15 +83,6 @@ class ImportReactor final
 
 }  // namespace
 
-ProfileReader::Options ReaderOptions(const config::Config& config) {
-  ProfileReader::Options options;
-  options.cache_entries = static_cast<size_t>(config.profile_cache_entries);
-  options.redis.endpoint = config.redis;
-  options.redis.command_timeout = config.redis_timeout;
-  options.redis.connect_timeout = config.redis_timeout;
-  return options;
-}
-
 WorkQueue::WorkQueue(int threads, size_t max_queued) : max_queued_(max_queued) {
   for (int i = 0; i < threads; ++i) threads_.emplace_back([this] { Run(); });
 }
@@ -133,7 +124,7 @@ ProfileServiceImpl::ProfileServiceImpl(server::Runtime& runtime,
                                        HandlerOptions options)
     : auth_(runtime.auth()),
       reader_(*runtime.async_redis(), runtime.metrics().registry(),
-              ReaderOptions(runtime.config())),
+              ProfileReader::FromConfig(runtime.config())),
       metrics_(runtime.metrics().registry()),
       store_(*runtime.redis()),
       handler_(store_, metrics_, std::move(options)),

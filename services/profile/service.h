@@ -35,10 +35,6 @@ class WorkQueue {
   std::vector<std::thread> threads_;
 };
 
-// The profile cache settings from the configuration (RAPPORT_PROFILE_CACHE_
-// ENTRIES, the Redis endpoint and timeouts), for profile- and scoring-service.
-ProfileReader::Options ReaderOptions(const config::Config& config);
-
 // gRPC adapter of rapport.profile.v1.ProfileService: authenticates, checks
 // the caller's role, then hands each call to ProfileHandler. The RPCs are
 // specified in protos/rapport/profile/v1/profile.proto.

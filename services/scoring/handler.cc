@@ -1,6 +1,7 @@
 #include "services/scoring/handler.h"
 
 #include <algorithm>
+#include <exception>
 #include <utility>
 #include <vector>
 
@@ -8,7 +9,9 @@
 #include "absl/random/random.h"
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/notification.h"
 #include "common/auth/auth.h"
+#include "common/log/log.h"
 #include "common/status/macros.h"
 #include "common/util/util.h"
 #include "services/profile/model/text.h"
@@ -69,6 +72,13 @@ engine::Signals FromStored(
     if (i >= 0) signals.x[static_cast<size_t>(i)] = s.value();
   }
   return signals;
+}
+
+redis::CoherentCacheOptions ReportCacheOptions(const ScoringOptions& options) {
+  redis::CoherentCacheOptions out;
+  out.capacity = options.local_report_cache_entries;
+  out.max_age = absl::Hours(24);  // as the shared cache's TTL
+  return out;
 }
 
 }  // namespace
@@ -253,7 +263,11 @@ ScoringHandler::ScoringHandler(
       profiles_(profiles),
       metrics_(metrics),
       options_(std::move(options)),
-      rules_(std::move(rules)) {}
+      local_reports_(ReportCacheOptions(options_)),
+      rules_(std::move(rules)) {
+  // Entries never change (see Lookup): nothing to subscribe to.
+  local_reports_.SetSubscribed(true);
+}
 
 void ScoringHandler::SetRules(
     std::shared_ptr<const engine::CompiledRules> rules) {
@@ -315,101 +329,208 @@ std::shared_ptr<const engine::ModelWeights> ScoringHandler::Weights(
   return weights;
 }
 
+// One ScoreMessage on its way through the steps below, which may run on
+// the calling thread (everything cached), on a Redis I/O thread, or on a
+// gRPC client thread (profile-service asked).
+struct ScoringHandler::Call {
+  std::string tenant;
+  const v1::ScoreMessageRequest* request;
+  v1::ScoreReport* report;
+  ScoreDone done;
+  absl::Time now;
+  std::shared_ptr<const engine::CompiledRules> rules;
+  std::shared_ptr<const engine::ModelWeights> weights;
+  std::shared_ptr<const profile::v1::Profile> profile;  // null: none
+  std::string contact_id;
+  std::vector<v1::Degradation> degradations;
+  bool cacheable = false;
+  std::string cache_key;
+};
+
 absl::Status ScoringHandler::ScoreMessage(
     absl::string_view tenant, const v1::ScoreMessageRequest& request,
     v1::ScoreReport* report) {
-  const absl::Time now = options_.now();
-  RETURN_IF_ERROR(ValidateScoreRequest(request, now));
-  const std::shared_ptr<const engine::CompiledRules> rules = this->rules();
+  absl::Notification finished;
+  absl::Status result;
+  ScoreMessage(tenant, request, report, [&](absl::Status status) {
+    result = std::move(status);
+    finished.Notify();
+  });
+  finished.WaitForNotification();
+  return result;
+}
+
+void ScoringHandler::ScoreMessage(absl::string_view tenant,
+                                  const v1::ScoreMessageRequest& request,
+                                  v1::ScoreReport* report, ScoreDone done) {
+  auto call = std::make_unique<Call>();
+  call->tenant = std::string(tenant);
+  call->request = &request;
+  call->report = report;
+  call->done = std::move(done);
+  call->now = options_.now();
+  if (absl::Status s = ValidateScoreRequest(request, call->now); !s.ok()) {
+    Finish(std::move(call), s);
+    return;
+  }
+  call->rules = rules();
+  bool model_degraded = false;
+  call->weights = Weights(tenant, call->rules, &model_degraded);
+  if (model_degraded) {
+    call->degradations.push_back(v1::DEGRADATION_MODEL_UNAVAILABLE);
+  }
 
   // The recipient.
-  std::vector<v1::Degradation> degradations;
-  std::optional<profile::v1::Profile> profile;
-  std::string contact_id;
   if (request.has_recipient()) {
-    profile = engine::ProfileFromContact(request.recipient());
-    contact_id = request.recipient().id();
-    degradations.push_back(v1::DEGRADATION_INLINE_RECIPIENT);
-  } else if (!request.contact_id().empty()) {
-    contact_id = request.contact_id();
-    ASSIGN_OR_RETURN(ProfileSource::Fetched fetched,
-                     profiles_.Fetch(tenant, contact_id));
-    if (fetched.profile.has_value()) {
-      profile = std::move(fetched.profile);
-    } else {
-      degradations.push_back(v1::DEGRADATION_PROFILE_UNAVAILABLE);
-      metrics_.profile_unavailable.Increment();
-    }
+    call->profile = std::make_shared<const profile::v1::Profile>(
+        engine::ProfileFromContact(request.recipient()));
+    call->contact_id = request.recipient().id();
+    call->degradations.push_back(v1::DEGRADATION_INLINE_RECIPIENT);
+    Lookup(std::move(call));
+    return;
   }
-
-  bool model_degraded = false;
-  const std::shared_ptr<const engine::ModelWeights> weights =
-      Weights(tenant, rules, &model_degraded);
-  if (model_degraded) degradations.push_back(v1::DEGRADATION_MODEL_UNAVAILABLE);
-
-  // Cached, or scored now. A degraded answer is never cached.
-  const bool cacheable = degradations.empty() ||
-                         (degradations.size() == 1 &&
-                          degradations[0] == v1::DEGRADATION_INLINE_RECIPIENT);
-  const std::string cache_key = CacheKey(request, profile ? &*profile : nullptr,
-                                         rules->version(), weights->version);
-  store::CacheEntry entry;
-  bool hit = false;
-  if (cacheable) {
-    absl::StatusOr<std::optional<store::CacheEntry>> cached =
-        store_.LoadCache(tenant, cache_key);
-    if (cached.ok() && cached->has_value()) {
-      entry = **std::move(cached);
-      hit = true;
-    }
+  if (request.contact_id().empty()) {
+    Lookup(std::move(call));
+    return;
   }
-  if (hit) {
+  call->contact_id = request.contact_id();
+  const std::string contact_id = call->contact_id;
+  profiles_.Fetch(
+      tenant, contact_id,
+      [this, call = std::move(call)](
+          absl::StatusOr<ProfileSource::Fetched> fetched) mutable {
+        if (!fetched.ok()) {
+          Finish(std::move(call), fetched.status());
+          return;
+        }
+        if (fetched->profile != nullptr) {
+          call->profile = std::move(fetched->profile);
+        } else {
+          call->degradations.push_back(v1::DEGRADATION_PROFILE_UNAVAILABLE);
+          metrics_.profile_unavailable.Increment();
+        }
+        Lookup(std::move(call));
+      });
+}
+
+void ScoringHandler::Lookup(std::unique_ptr<Call> call) {
+  // A degraded answer is never cached. The key covers everything the
+  // report depends on (draft, sender, recipient version, rules, model), so
+  // an entry never changes and the local copy needs no invalidation.
+  const auto& d = call->degradations;
+  call->cacheable =
+      d.empty() || (d.size() == 1 && d[0] == v1::DEGRADATION_INLINE_RECIPIENT);
+  if (!call->cacheable) {
+    Score(std::move(call));
+    return;
+  }
+  call->cache_key = CacheKey(*call->request, call->profile.get(),
+                             call->rules->version(), call->weights->version);
+  if (std::shared_ptr<const store::CacheEntry> local =
+          local_reports_.Get(call->cache_key)) {
     metrics_.cache_hit.Increment();
-  } else {
-    if (cacheable) metrics_.cache_miss.Increment();
-    engine::ScoreInput in;
-    in.draft = &request.message();
-    in.profile = profile ? &*profile : nullptr;
-    in.sender = &request.sender();
+    Respond(std::move(call), std::move(local), /*hit=*/true);
+    return;
+  }
+  const std::string tenant = call->tenant;
+  const std::string key = call->cache_key;
+  store_.LoadCache(
+      tenant, key,
+      [this, call = std::move(call)](
+          absl::StatusOr<std::optional<store::CacheEntry>> cached) mutable {
+        if (cached.ok() && cached->has_value()) {
+          metrics_.cache_hit.Increment();
+          auto entry =
+              std::make_shared<const store::CacheEntry>(**std::move(cached));
+          local_reports_.Fill(call->cache_key,
+                              local_reports_.Begin(call->cache_key), entry);
+          Respond(std::move(call), std::move(entry), /*hit=*/true);
+          return;
+        }
+        Score(std::move(call));
+      });
+}
+
+void ScoringHandler::Score(std::unique_ptr<Call> call) {
+  if (call->cacheable) metrics_.cache_miss.Increment();
+  engine::ScoreInput in;
+  in.draft = &call->request->message();
+  in.profile = call->profile.get();
+  in.sender = &call->request->sender();
+  auto entry = std::make_shared<store::CacheEntry>();
+  try {
     engine::Signals signals;
     const absl::Time start = absl::Now();
-    *entry.mutable_report() = engine::Score(in, *rules, *weights, &signals);
+    *entry->mutable_report() =
+        engine::Score(in, *call->rules, *call->weights, &signals);
     metrics_.engine_seconds.Observe(absl::ToDoubleSeconds(absl::Now() - start));
-    ToStored(signals, *rules, entry.mutable_signals());
+    ToStored(signals, *call->rules, entry->mutable_signals());
+  } catch (const std::exception& e) {
+    log::Error("handler_exception",
+               {{"rpc", "ScoreMessage"}, {"what", e.what()}});
+    Finish(std::move(call),
+           absl::InternalError("scoring failed on an internal error; it is "
+                               "logged as handler_exception"));
+    return;
   }
+  if (call->cacheable) {
+    local_reports_.Fill(call->cache_key, local_reports_.Begin(call->cache_key),
+                        entry);
+  }
+  Respond(std::move(call), std::move(entry), /*hit=*/false);
+}
 
-  *report = entry.report();
+void ScoringHandler::Respond(std::unique_ptr<Call> call,
+                             std::shared_ptr<const store::CacheEntry> entry,
+                             bool hit) {
+  const v1::ScoreMessageRequest& request = *call->request;
+  v1::ScoreReport* report = call->report;
+  *report = entry->report();
   report->set_message_id(request.message_id().empty() ? NewMessageId()
                                                       : request.message_id());
-  *report->mutable_scored_at() = util::ToTimestamp(now);
+  *report->mutable_scored_at() = util::ToTimestamp(call->now);
   report->set_cached(hit);
-  for (v1::Degradation d : degradations) report->add_degradations(d);
+  for (v1::Degradation d : call->degradations) report->add_degradations(d);
   report->set_request_id(request.request_id());
-  report->set_contact_id(contact_id);
+  report->set_contact_id(call->contact_id);
   report->set_template_id(request.template_id());
   report->set_campaign_id(request.campaign_id());
 
   store::MessageRecord record;
-  *record.mutable_signals() = entry.signals();
-  record.set_rules_version(rules->version());
-  record.set_contact_id(contact_id);
+  *record.mutable_signals() = entry->signals();
+  record.set_rules_version(call->rules->version());
+  record.set_contact_id(call->contact_id);
   record.set_template_id(request.template_id());
   record.set_campaign_id(request.campaign_id());
   record.set_channel(request.message().channel());
   absl::flat_hash_set<std::string> fired;
   for (const v1::Finding& f : report->findings()) {
-    if (fired.insert(f.rule_id()).second)
+    if (fired.insert(f.rule_id()).second) {
       record.add_fired_rule_ids(f.rule_id());
+    }
     metrics_.CountFinding(f.rule_id());
   }
   record.set_score(report->score());
   *record.mutable_scored_at() = report->scored_at();
-  record.set_model_version(weights->version);
-  RETURN_IF_ERROR(store_.SaveScored(tenant, report->message_id(), record,
-                                    cache_key,
-                                    cacheable && !hit ? &entry : nullptr));
-  metrics_.score.Observe(report->score());
-  return absl::OkStatus();
+  record.set_model_version(call->weights->version);
+  const std::string tenant = call->tenant;
+  const std::string message_id = report->message_id();
+  const std::string cache_key = call->cache_key;
+  const store::CacheEntry* to_cache =
+      call->cacheable && !hit ? entry.get() : nullptr;
+  store_.SaveScored(tenant, message_id, record, cache_key, to_cache,
+                    [this, call = std::move(call)](absl::Status saved) mutable {
+                      if (saved.ok()) {
+                        metrics_.score.Observe(call->report->score());
+                      }
+                      Finish(std::move(call), std::move(saved));
+                    });
+}
+
+void ScoringHandler::Finish(std::unique_ptr<Call> call, absl::Status status) {
+  ScoreDone done = std::move(call->done);
+  call.reset();
+  std::move(done)(std::move(status));
 }
 
 absl::Status ScoringHandler::RecordOutcome(

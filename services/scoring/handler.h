@@ -15,9 +15,11 @@
 #include <string>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/functional/any_invocable.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "common/redis/coherent_cache.h"
 #include "rapport/scoring/v1/scoring.pb.h"
 #include "services/scoring/engine/engine.h"
 #include "services/scoring/profile_source.h"
@@ -30,6 +32,9 @@ struct ScoringOptions {
   // replica uses a new version within this long (plus one round trip).
   absl::Duration model_poll = absl::Seconds(1);
   int max_learn_attempts = 32;
+  // Score reports kept in process memory in front of the shared Redis
+  // cache (0: none).
+  size_t local_report_cache_entries = 10'000;
   std::function<absl::Time()> now = [] { return absl::Now(); };
 };
 
@@ -68,6 +73,15 @@ class ScoringHandler {
                  std::shared_ptr<const engine::CompiledRules> rules,
                  ScoringOptions options = {});
 
+  // Scores `request` into `*report` and calls `done` exactly once: inline
+  // when everything it needs is in memory, else on a Redis I/O thread or a
+  // gRPC client thread (keep `done` short). `request` and `report` must
+  // live until then. OK only once the message's record is stored.
+  using ScoreDone = absl::AnyInvocable<void(absl::Status) &&>;
+  void ScoreMessage(absl::string_view tenant,
+                    const v1::ScoreMessageRequest& request,
+                    v1::ScoreReport* report, ScoreDone done);
+  // The same, waiting for the answer (tests, tools).
   absl::Status ScoreMessage(absl::string_view tenant,
                             const v1::ScoreMessageRequest& request,
                             v1::ScoreReport* report);
@@ -83,6 +97,15 @@ class ScoringHandler {
   std::shared_ptr<const engine::CompiledRules> rules() const;
 
  private:
+  struct Call;
+  // ScoreMessage's steps, in order: the cached report (local, then Redis),
+  // else the engine; then the report and the message's record.
+  void Lookup(std::unique_ptr<Call> call);
+  void Score(std::unique_ptr<Call> call);
+  void Respond(std::unique_ptr<Call> call,
+               std::shared_ptr<const store::CacheEntry> entry, bool hit);
+  void Finish(std::unique_ptr<Call> call, absl::Status status);
+
   // The tenant's current weights for `rules` (cached per tenant, checked
   // against Redis at most every model_poll). On a Redis failure: the
   // defaults, and `degraded` set.
@@ -97,6 +120,7 @@ class ScoringHandler {
   ProfileSource& profiles_;
   ScoringMetrics& metrics_;
   ScoringOptions options_;
+  redis::CoherentCache<store::CacheEntry> local_reports_;
 
   mutable absl::Mutex rules_mu_;
   std::shared_ptr<const engine::CompiledRules> rules_

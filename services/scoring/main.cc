@@ -38,9 +38,13 @@ int main(int argc, char** argv) {
                  std::string(channel.status().message()).c_str());
     return 2;
   }
+  rapport::profile::ProfileReader reader(
+      *runtime.async_redis(), runtime.metrics().registry(),
+      rapport::profile::ProfileReader::FromConfig(config));
   rapport::scoring::ProfileSource profiles(
-      *runtime.redis(), profile_channel, config.peer_deadline, config.api_key);
-  rapport::scoring::ScoringStore store(*runtime.redis(), config.message_ttl);
+      reader, profile_channel, config.peer_deadline, config.api_key);
+  rapport::scoring::ScoringStore store(*runtime.redis(), *runtime.async_redis(),
+                                       config.message_ttl);
   rapport::scoring::ScoringMetrics metrics(runtime.metrics().registry());
   rapport::scoring::ScoringHandler handler(store, profiles, metrics, *rules);
   rapport::scoring::ScoringServiceImpl service(runtime.auth(), handler);

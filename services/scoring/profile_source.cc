@@ -6,62 +6,83 @@
 #include "absl/strings/str_cat.h"
 #include "common/auth/auth.h"
 #include "common/status/grpc_status.h"
-#include "services/profile/keys.h"
 
 namespace rapport::scoring {
+namespace {
 
-ProfileSource::ProfileSource(redis::Pool& pool,
+absl::Status NoSuchContact(absl::string_view contact_id) {
+  return absl::NotFoundError(absl::StrCat(
+      "contact_id: no contact \"", absl::CEscape(contact_id),
+      "\" in this tenant; upsert it first or send an inline recipient"));
+}
+
+}  // namespace
+
+ProfileSource::ProfileSource(profile::ProfileReader& reader,
                              std::shared_ptr<grpc::Channel> channel,
                              absl::Duration deadline, std::string api_key)
-    : pool_(pool),
+    : reader_(reader),
       stub_(channel ? profile::v1::ProfileService::NewStub(channel) : nullptr),
       deadline_(deadline),
       api_key_(std::move(api_key)) {}
 
-absl::StatusOr<ProfileSource::Fetched> ProfileSource::Fetch(
-    absl::string_view tenant, absl::string_view contact_id) {
-  Fetched out;
-  auto key = profile::ContactKey(tenant, contact_id);
-  if (!key.ok()) return key.status();
-  auto reply = pool_.Command({"HGET", *key, profile::kProfileField});
-  if (reply.ok() && reply->is_string()) {
-    profile::v1::Profile p;
-    if (p.ParseFromString(reply->str())) {
-      out.profile = std::move(p);
-      return out;
-    }
-  }
+void ProfileSource::Fetch(absl::string_view tenant,
+                          absl::string_view contact_id, Done done) {
+  reader_.Read(
+      tenant, contact_id,
+      [this, tenant = std::string(tenant), id = std::string(contact_id),
+       done = std::move(done)](profile::ProfileReader::Result read) mutable {
+        if (read.ok() && *read != nullptr) {
+          // Shares ownership of the stored profile (aliasing constructor).
+          std::shared_ptr<const profile::v1::Profile> p(*read,
+                                                        &(*read)->profile);
+          std::move(done)(Fetched{std::move(p), absl::OkStatus()});
+          return;
+        }
+        AskProfileService(
+            std::move(tenant), std::move(id),
+            read.ok() ? absl::NotFoundError("not in Redis") : read.status(),
+            std::move(done));
+      });
+}
 
-  // Cache miss (or Redis trouble): ask profile-service.
+void ProfileSource::AskProfileService(std::string tenant,
+                                      std::string contact_id, absl::Status why,
+                                      Done done) {
   if (stub_ == nullptr) {
-    if (reply.ok() && reply->is_nil()) {
-      return absl::NotFoundError(absl::StrCat(
-          "contact_id: no contact \"", absl::CEscape(contact_id),
-          "\" in this tenant; upsert it first or send an inline recipient"));
+    if (absl::IsNotFound(why)) {
+      std::move(done)(NoSuchContact(contact_id));
+    } else {
+      std::move(done)(Fetched{nullptr, std::move(why)});
     }
-    out.unavailable =
-        reply.ok() ? absl::DataLossError("unreadable profile") : reply.status();
-    return out;
+    return;
   }
-  grpc::ClientContext ctx;
-  ctx.set_deadline(absl::ToChronoTime(absl::Now() + deadline_));
-  auth::AttachApiKey(&ctx, api_key_);
-  auth::AttachTenant(&ctx, std::string_view(tenant.data(), tenant.size()));
-  profile::v1::GetProfileRequest request;
-  request.set_contact_id(std::string(contact_id));
-  profile::v1::Profile p;
-  const grpc::Status status = stub_->GetProfile(&ctx, request, &p);
-  if (status.ok()) {
-    out.profile = std::move(p);
-    return out;
-  }
-  if (status.error_code() == grpc::StatusCode::NOT_FOUND) {
-    return absl::NotFoundError(absl::StrCat(
-        "contact_id: no contact \"", absl::CEscape(contact_id),
-        "\" in this tenant; upsert it first or send an inline recipient"));
-  }
-  out.unavailable = FromGrpcStatus(status);
-  return out;
+  struct Call {
+    grpc::ClientContext ctx;
+    profile::v1::GetProfileRequest request;
+    profile::v1::Profile response;
+    Done done;
+  };
+  auto call = std::make_shared<Call>();
+  call->ctx.set_deadline(absl::ToChronoTime(absl::Now() + deadline_));
+  auth::AttachApiKey(&call->ctx, api_key_);
+  auth::AttachTenant(&call->ctx, std::string_view(tenant));
+  call->request.set_contact_id(contact_id);
+  call->done = std::move(done);
+  Call* raw = call.get();
+  stub_->async()->GetProfile(
+      &raw->ctx, &raw->request, &raw->response,
+      [call = std::move(call)](grpc::Status status) {
+        if (status.ok()) {
+          auto p = std::make_shared<const profile::v1::Profile>(
+              std::move(call->response));
+          std::move(call->done)(Fetched{std::move(p), absl::OkStatus()});
+        } else if (status.error_code() == grpc::StatusCode::NOT_FOUND) {
+          std::move(call->done)(NoSuchContact(call->request.contact_id()));
+        } else {
+          std::move(call->done)(Fetched{nullptr, FromGrpcStatus(status)});
+        }
+      });
 }
 
 }  // namespace rapport::scoring

@@ -43,22 +43,19 @@ class ScoreStreamReactor final
     response_.Clear();
     response_.set_request_id(request_.request_id());
     response_.set_index(index_++);
-    absl::Status status;
-    try {
-      status =
-          handler_.ScoreMessage(tenant_, request_, response_.mutable_report());
-    } catch (const std::exception& e) {
-      log::Error("handler_exception",
-                 {{"rpc", "ScoreMessages"}, {"what", e.what()}});
-      status = absl::InternalError(
-          "internal error; it is logged as handler_exception");
-    }
-    if (!status.ok()) {
-      response_.clear_report();
-      response_.mutable_error()->set_code(static_cast<int>(status.code()));
-      response_.mutable_error()->set_message(std::string(status.message()));
-    }
-    StartWrite(&response_);
+    // The answer may come inline or on another thread; either way it is
+    // written before the next request is read.
+    handler_.ScoreMessage(tenant_, request_, response_.mutable_report(),
+                          [this](absl::Status status) {
+                            if (!status.ok()) {
+                              response_.clear_report();
+                              response_.mutable_error()->set_code(
+                                  static_cast<int>(status.code()));
+                              response_.mutable_error()->set_message(
+                                  std::string(status.message()));
+                            }
+                            StartWrite(&response_);
+                          });
   }
 
   void OnWriteDone(bool ok) override {
@@ -89,9 +86,23 @@ ScoringServiceImpl::ScoringServiceImpl(const auth::Authenticator& auth,
 grpc::ServerUnaryReactor* ScoringServiceImpl::ScoreMessage(
     grpc::CallbackServerContext* ctx, const v1::ScoreMessageRequest* request,
     v1::ScoreReport* response) {
-  return Unary(ctx, auth_, "ScoreMessage", [&](const auth::Principal& p) {
-    return handler_.ScoreMessage(p.tenant, *request, response);
-  });
+  grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
+  std::string tenant;
+  const absl::Status status = server::Guarded(*ctx, auth_, "ScoreMessage",
+                                              [&](const auth::Principal& p) {
+                                                tenant = p.tenant;
+                                                return absl::OkStatus();
+                                              });
+  if (!status.ok()) {
+    reactor->Finish(ToGrpcStatus(status));
+    return reactor;
+  }
+  // Answered inline when everything is in memory, else from the thread that
+  // completes the last Redis (or profile-service) call.
+  handler_.ScoreMessage(
+      tenant, *request, response,
+      [reactor](absl::Status done) { reactor->Finish(ToGrpcStatus(done)); });
+  return reactor;
 }
 
 grpc::ServerBidiReactor<v1::ScoreMessageRequest, v1::ScoreMessagesResponse>*

@@ -35,8 +35,9 @@ absl::Status Corrupt(absl::string_view what) {
 
 }  // namespace
 
-ScoringStore::ScoringStore(redis::Pool& pool, absl::Duration message_ttl)
-    : pool_(pool), message_ttl_(message_ttl) {}
+ScoringStore::ScoringStore(redis::Pool& pool, redis::AsyncClient& async,
+                           absl::Duration message_ttl)
+    : pool_(pool), async_(async), message_ttl_(message_ttl) {}
 
 absl::StatusOr<std::optional<v1::Model>> ScoringStore::LoadModel(
     absl::string_view tenant) {
@@ -120,37 +121,76 @@ absl::StatusOr<std::optional<store::MessageRecord>> ScoringStore::LoadMessage(
   return record;
 }
 
-absl::StatusOr<std::optional<store::CacheEntry>> ScoringStore::LoadCache(
-    absl::string_view tenant, absl::string_view cache_key) {
-  ASSIGN_OR_RETURN(std::string key, redis::Key(tenant, {"score", cache_key}));
-  ASSIGN_OR_RETURN(redis::Reply reply, pool_.Command({"GET", key}));
-  if (reply.is_nil()) return std::nullopt;
-  if (!reply.is_string()) return reply.AsStatus();
-  store::CacheEntry entry;
-  // A damaged cache entry is a miss, not an error: it is recomputed.
-  if (!entry.ParseFromString(reply.str())) return std::nullopt;
-  return entry;
+void ScoringStore::LoadCache(absl::string_view tenant,
+                             absl::string_view cache_key, CacheDone done) {
+  absl::StatusOr<std::string> key = redis::Key(tenant, {"score", cache_key});
+  if (!key.ok()) {
+    std::move(done)(key.status());
+    return;
+  }
+  async_.Command(
+      {"GET", *key},
+      [done = std::move(done)](absl::StatusOr<redis::Reply> reply) mutable {
+        if (!reply.ok()) {
+          std::move(done)(reply.status());
+          return;
+        }
+        if (reply->is_nil()) {
+          std::move(done)(std::nullopt);
+          return;
+        }
+        if (!reply->is_string()) {
+          std::move(done)(reply->AsStatus());
+          return;
+        }
+        store::CacheEntry entry;
+        // A damaged cache entry is a miss, not an error: it is recomputed.
+        if (!entry.ParseFromString(reply->str())) {
+          std::move(done)(std::nullopt);
+          return;
+        }
+        std::move(done)(std::move(entry));
+      });
 }
 
-absl::Status ScoringStore::SaveScored(absl::string_view tenant,
-                                      absl::string_view message_id,
-                                      const store::MessageRecord& record,
-                                      absl::string_view cache_key,
-                                      const store::CacheEntry* cache) {
-  ASSIGN_OR_RETURN(std::string msg_key,
-                   redis::Key(tenant, {"msg", message_id}));
+void ScoringStore::SaveScored(absl::string_view tenant,
+                              absl::string_view message_id,
+                              const store::MessageRecord& record,
+                              absl::string_view cache_key,
+                              const store::CacheEntry* cache, SaveDone done) {
+  absl::StatusOr<std::string> msg_key = redis::Key(tenant, {"msg", message_id});
+  if (!msg_key.ok()) {
+    std::move(done)(msg_key.status());
+    return;
+  }
   std::vector<std::vector<std::string>> commands;
-  commands.push_back({"SET", msg_key, record.SerializeAsString(), "EX",
+  commands.push_back({"SET", *msg_key, record.SerializeAsString(), "EX",
                       absl::StrCat(absl::ToInt64Seconds(message_ttl_))});
   if (cache != nullptr) {
-    ASSIGN_OR_RETURN(std::string cache_redis_key,
-                     redis::Key(tenant, {"score", cache_key}));
-    commands.push_back({"SET", cache_redis_key, cache->SerializeAsString(),
+    absl::StatusOr<std::string> cache_redis_key =
+        redis::Key(tenant, {"score", cache_key});
+    if (!cache_redis_key.ok()) {
+      std::move(done)(cache_redis_key.status());
+      return;
+    }
+    commands.push_back({"SET", *cache_redis_key, cache->SerializeAsString(),
                         "EX", absl::StrCat(absl::ToInt64Seconds(kCacheTtl))});
   }
-  ASSIGN_OR_RETURN(std::vector<redis::Reply> replies, pool_.Pipeline(commands));
-  for (const redis::Reply& r : replies) RETURN_IF_ERROR(r.AsStatus());
-  return absl::OkStatus();
+  async_.Pipeline(
+      commands, [done = std::move(done)](
+                    absl::StatusOr<std::vector<redis::Reply>> replies) mutable {
+        if (!replies.ok()) {
+          std::move(done)(replies.status());
+          return;
+        }
+        for (const redis::Reply& r : *replies) {
+          if (absl::Status s = r.AsStatus(); !s.ok()) {
+            std::move(done)(s);
+            return;
+          }
+        }
+        std::move(done)(absl::OkStatus());
+      });
 }
 
 }  // namespace rapport::scoring

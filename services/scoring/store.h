@@ -15,10 +15,12 @@
 #include <optional>
 #include <string>
 
+#include "absl/functional/any_invocable.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "common/redis/async_client.h"
 #include "common/redis/pool.h"
 #include "rapport/scoring/v1/scoring.pb.h"
 #include "services/scoring/scoring_store.pb.h"
@@ -27,7 +29,10 @@ namespace rapport::scoring {
 
 class ScoringStore {
  public:
-  ScoringStore(redis::Pool& pool, absl::Duration message_ttl);
+  // `pool` for the learning path, `async` for the scoring hot path (its
+  // callbacks run on the AsyncClient's I/O threads).
+  ScoringStore(redis::Pool& pool, redis::AsyncClient& async,
+               absl::Duration message_ttl);
 
   // The tenant's model, or nullopt before anything was learned.
   absl::StatusOr<std::optional<v1::Model>> LoadModel(absl::string_view tenant);
@@ -49,21 +54,26 @@ class ScoringStore {
 
   absl::StatusOr<std::optional<store::MessageRecord>> LoadMessage(
       absl::string_view tenant, absl::string_view message_id);
-  absl::StatusOr<std::optional<store::CacheEntry>> LoadCache(
-      absl::string_view tenant, absl::string_view cache_key);
+  // The shared score cache's entry (nullopt: a miss, also for a damaged
+  // entry, which is recomputed).
+  using CacheDone = absl::AnyInvocable<
+      void(absl::StatusOr<std::optional<store::CacheEntry>>) &&>;
+  void LoadCache(absl::string_view tenant, absl::string_view cache_key,
+                 CacheDone done);
 
   // Stores a scored message's record and, when `cache` is set, the cache
-  // entry, in one round trip.
-  absl::Status SaveScored(absl::string_view tenant,
-                          absl::string_view message_id,
-                          const store::MessageRecord& record,
-                          absl::string_view cache_key,
-                          const store::CacheEntry* cache);
+  // entry, in one round trip; `done` gets OK once Redis has both.
+  using SaveDone = absl::AnyInvocable<void(absl::Status) &&>;
+  void SaveScored(absl::string_view tenant, absl::string_view message_id,
+                  const store::MessageRecord& record,
+                  absl::string_view cache_key, const store::CacheEntry* cache,
+                  SaveDone done);
 
  private:
   absl::StatusOr<std::string> ScriptSha(bool reload);
 
   redis::Pool& pool_;
+  redis::AsyncClient& async_;
   const absl::Duration message_ttl_;
   absl::Mutex mu_;
   std::string cas_sha_ ABSL_GUARDED_BY(mu_);

@@ -14,10 +14,12 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "common/redis/async_client.h"
 #include "common/redis/pool.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "services/profile/keys.h"
+#include "services/profile/reader.h"
 #include "services/scoring/handler.h"
 #include "services/scoring/profile_source.h"
 #include "services/scoring/store.h"
@@ -77,8 +79,14 @@ struct Replica {
     po.size = 4;
     po.command_timeout = absl::Seconds(2);
     pool = redis::Pool::Create(po);
-    store = std::make_unique<ScoringStore>(*pool, absl::Hours(24));
-    profiles = std::make_unique<ProfileSource>(*pool, profile_channel,
+    redis::AsyncClientOptions ao;
+    static_cast<redis::PoolOptions&>(ao) = po;
+    async = redis::AsyncClient::Create(ao);
+    store = std::make_unique<ScoringStore>(*pool, *async, absl::Hours(24));
+    profile::ProfileReader::Options ro;
+    ro.redis = po;
+    reader = std::make_unique<profile::ProfileReader>(*async, registry, ro);
+    profiles = std::make_unique<ProfileSource>(*reader, profile_channel,
                                                absl::Milliseconds(100), "");
     metrics = std::make_unique<ScoringMetrics>(registry);
     handler = std::make_unique<ScoringHandler>(*store, *profiles, *metrics,
@@ -86,7 +94,9 @@ struct Replica {
   }
   prometheus::Registry registry;
   std::unique_ptr<redis::Pool> pool;
+  std::unique_ptr<redis::AsyncClient> async;
   std::unique_ptr<ScoringStore> store;
+  std::unique_ptr<profile::ProfileReader> reader;
   std::unique_ptr<ProfileSource> profiles;
   std::unique_ptr<ScoringMetrics> metrics;
   std::unique_ptr<ScoringHandler> handler;
@@ -174,9 +184,12 @@ TEST_F(ScoringHandlerTest, ContactIdReadsTheProfileProfileServiceCached) {
   p.set_address_as("Mitch");
   p.set_stage(common::v1::BUYING_STAGE_UNAWARE);
   auto key = profile::ContactKey(kTenant, "mitch-1");
-  ASSERT_TRUE(
-      redis_->Cli({"HSET", *key, profile::kProfileField, p.SerializeAsString()})
-          .ok());
+  // As profile-service stores it: the profile and when it was derived.
+  ASSERT_TRUE(redis_
+                  ->Cli({"HSET", *key, profile::kProfileField,
+                         p.SerializeAsString(), profile::kDerivedAtField,
+                         absl::StrCat(absl::ToUnixMicros(absl::Now()))})
+                  .ok());
   v1::ScoreMessageRequest req = SeedRequest();
   req.set_contact_id("mitch-1");
   v1::ScoreReport report = Score(req);
@@ -202,7 +215,9 @@ TEST_F(ScoringHandlerTest, ProfileServiceDownStillScoresAndSaysSo) {
   v1::ScoreMessageRequest req = SeedRequest();
   req.set_contact_id("mitch-1");
   v1::ScoreReport report;
-  ASSERT_TRUE(replica.handler->ScoreMessage(kTenant, req, &report).ok());
+  const absl::Status scored =
+      replica.handler->ScoreMessage(kTenant, req, &report);
+  ASSERT_TRUE(scored.ok()) << scored;
   EXPECT_THAT(report.degradations(),
               ::testing::Contains(v1::DEGRADATION_PROFILE_UNAVAILABLE));
   EXPECT_GT(report.findings_size(), 0);
