@@ -59,6 +59,36 @@ class ScoringServiceTest(unittest.TestCase):
         self.assertTrue(all(f.suggestion for f in r.findings))
         self.assertTrue(any("Mitch" in f.suggestion for f in r.findings), "suggestions use the profile")
 
+    def test_a_changed_profile_is_used_as_soon_as_profile_service_changed_it(self):
+        # scoring-service keeps profiles in memory; profile-service's write
+        # publishes an invalidation, so the next drafts use the new version.
+        import time
+        pstub = profile_pb2_grpc.ProfileServiceStub(self.pchannel)
+        contact = common_pb2.Contact()
+        contact.CopyFrom(MITCH)
+        contact.id = "e2e-changing"
+        v1 = pstub.UpsertContact(profile_pb2.UpsertContactRequest(contact=contact), timeout=5).profile.version
+        self.assertEqual(self.score(SEED, contact_id="e2e-changing").profile_version, v1)
+        self.assertEqual(self.score(SEED + " ", contact_id="e2e-changing").profile_version, v1)  # cached
+        contact.priorities.append("reduce rep churn in EMEA")
+        v2 = pstub.UpsertContact(profile_pb2.UpsertContactRequest(contact=contact), timeout=5).profile.version
+        self.assertGreater(v2, v1)
+        deadline = time.monotonic() + 2
+        while self.score(SEED, contact_id="e2e-changing").profile_version != v2:
+            self.assertLess(time.monotonic(), deadline, "scoring kept the old profile")
+            time.sleep(0.01)
+        # Erased: scoring stops finding the contact.
+        pstub.DeleteContact(profile_pb2.DeleteContactRequest(contact_id="e2e-changing"), timeout=5)
+        deadline = time.monotonic() + 2
+        while True:
+            try:
+                self.score(SEED, contact_id="e2e-changing")
+            except grpc.RpcError as e:
+                self.assertEqual(e.code(), grpc.StatusCode.NOT_FOUND)
+                break
+            self.assertLess(time.monotonic(), deadline, "scoring kept an erased profile")
+            time.sleep(0.01)
+
     def test_caring_rewrite_scores_high(self):
         with open(os.path.join(ROOT, "services/scoring/rules/examples/seed_rewrite.txt")) as f:
             self.assertGreaterEqual(self.score(f.read()).score, 75)
