@@ -8,9 +8,9 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
-#include <deque>
 #include <optional>
 #include <utility>
+#include <vector>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/synchronization/mutex.h"
@@ -138,6 +138,36 @@ class Slot final : public grpc::ClientUnaryReactor {
   std::optional<grpc::ClientContext> ctx_ ABSL_GUARDED_BY(mu_);
 };
 
+// Start times of the requests a stream has written and not yet had
+// answered, oldest first. Its capacity is the window, which the stream never
+// exceeds, so a message costs no allocation.
+class StartTimes {
+ public:
+  explicit StartTimes(size_t capacity)
+      : times_(std::max<size_t>(capacity, 1)) {}
+  size_t size() const { return size_; }
+  bool empty() const { return size_ == 0; }
+  void clear() {
+    head_ = 0;
+    size_ = 0;
+  }
+  void push_back(Clock::time_point t) {
+    times_[(head_ + size_) % times_.size()] = t;
+    ++size_;
+  }
+  Clock::time_point pop_front() {
+    const Clock::time_point t = times_[head_];
+    head_ = (head_ + 1) % times_.size();
+    --size_;
+    return t;
+  }
+
+ private:
+  std::vector<Clock::time_point> times_;
+  size_t head_ = 0;
+  size_t size_ = 0;
+};
+
 // One stream, kept open for the whole run, with up to `window` requests
 // written and not yet answered. Callbacks of reads and writes may run at
 // the same time on different threads: mu_ orders the bookkeeping they share
@@ -153,7 +183,10 @@ class StreamSlot final
  public:
   StreamSlot(Shared* shared, const std::shared_ptr<grpc::Channel>& channel,
              WorkerStats* stats)
-      : shared_(shared), stub_(channel), stats_(stats) {}
+      : shared_(shared),
+        stub_(channel),
+        stats_(stats),
+        unanswered_(shared->window) {}
 
   // Opens a stream and writes its first request. False (and nothing done)
   // once `stop` is set: a restart racing with Cancel() must not leave a
@@ -223,8 +256,7 @@ class StreamSlot final
       absl::MutexLock lock(&mu_);
       if (!unanswered_.empty()) {
         matched = true;
-        started = unanswered_.front();
-        unanswered_.pop_front();
+        started = unanswered_.pop_front();
         next = NextActionLocked(now);
       }
     }
@@ -332,9 +364,8 @@ class StreamSlot final
   std::optional<grpc::ClientContext> ctx_ ABSL_GUARDED_BY(ctx_mu_);
   absl::Mutex mu_;
   grpc::ByteBuffer write_ ABSL_GUARDED_BY(mu_);  // when requests vary
-  // Start times of the requests written (or being written) and not yet
-  // answered, oldest first; never more than `window`.
-  std::deque<Clock::time_point> unanswered_ ABSL_GUARDED_BY(mu_);
+  // Of the requests written (or being written) and not yet answered.
+  StartTimes unanswered_ ABSL_GUARDED_BY(mu_);
   bool writing_ ABSL_GUARDED_BY(mu_) = false;
   bool closing_ ABSL_GUARDED_BY(mu_) = false;
 };
