@@ -1,6 +1,8 @@
-// rapport-loadgen: closed-loop load for any unary RPC of the project.
+// rapport-loadgen: closed-loop load for any unary or bidirectional-streaming
+// RPC of the project.
 // See bench/README.md and `rapport-loadgen --help`.
 
+#include <google/protobuf/text_format.h>
 #include <grpcpp/grpcpp.h>
 
 #include <cstdio>
@@ -9,6 +11,7 @@
 #include <iostream>
 #include <iterator>
 #include <memory>
+#include <random>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -18,9 +21,11 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
+#include "bench/loadgen/item_error.h"
 #include "bench/loadgen/method.h"
 #include "bench/loadgen/options.h"
 #include "bench/loadgen/report.h"
+#include "bench/loadgen/request_source.h"
 #include "bench/loadgen/runner.h"
 #include "bench/loadgen/stats.h"
 #include "common/config/config.h"
@@ -54,42 +59,97 @@ void PrintHelp() {
   }
 }
 
-absl::StatusOr<std::string> ReadRequestFile(const std::string& path) {
+absl::StatusOr<std::string> ReadFile(absl::string_view flag,
+                                     const std::string& path) {
   if (path == "-") {
     return std::string(std::istreambuf_iterator<char>(std::cin), {});
   }
   std::ifstream in(path, std::ios::binary);
   if (!in) {
     return absl::InvalidArgumentError(
-        absl::StrCat("--request-file: cannot read \"", path, "\""));
+        absl::StrCat("--", flag, ": cannot read \"", path, "\""));
   }
   std::ostringstream text;
   text << in.rdbuf();
   return text.str();
 }
 
-// The serialized request the options describe.
-absl::StatusOr<std::string> BuildRequest(
+// The serialized requests the options describe (several with
+// --request-lines).
+absl::StatusOr<std::vector<std::string>> BuildRequests(
     const Options& options, const google::protobuf::MethodDescriptor& method) {
+  if (options.request_lines.has_value()) {
+    auto text = ReadFile("request-lines", *options.request_lines);
+    if (!text.ok()) return text.status();
+    return ParseRequestLines(method, *text);
+  }
+  absl::StatusOr<std::string> wire = std::string();  // every field default
   if (options.request_file.has_value()) {
-    auto json = ReadRequestFile(*options.request_file);
+    auto json = ReadFile("request-file", *options.request_file);
     if (!json.ok()) return json.status();
-    auto wire = SerializeJsonRequest(method, *json);
+    wire = SerializeJsonRequest(method, *json);
     if (!wire.ok()) {
       // Same parser, but the user should fix the file, not --request.
       return absl::InvalidArgumentError(absl::StrCat(
           "--request-file: ",
           wire.status().message().substr(sizeof("--request: ") - 1)));
     }
-    return wire;
+  } else if (options.request_json.has_value()) {
+    wire = SerializeJsonRequest(method, *options.request_json);
+  } else if (options.payload_bytes.has_value()) {
+    wire = SerializePayloadRequest(method, *options.payload_bytes);
   }
-  if (options.request_json.has_value()) {
-    return SerializeJsonRequest(method, *options.request_json);
+  if (!wire.ok()) return wire.status();
+  return std::vector<std::string>{*std::move(wire)};
+}
+
+// Flags that only make sense for one kind of method.
+absl::Status CheckFlagsFitMethod(const Options& options, const Method& method) {
+  const std::string name = method.path.substr(1);
+  if (method.bidi_streaming) {
+    if (options.deadline > absl::ZeroDuration()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("--deadline-ms: applies to unary calls; ", name,
+                       " is a stream that stays open for the whole run"));
+    }
+    return absl::OkStatus();
   }
-  if (options.payload_bytes.has_value()) {
-    return SerializePayloadRequest(method, *options.payload_bytes);
+  for (const auto& [flag, given] :
+       {std::pair<const char*, bool>{"window", options.window.has_value()},
+        {"item-error-field", options.item_error_field.has_value()}}) {
+    if (given) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "--", flag, ": applies to bidirectional-streaming methods; ", name,
+          " is unary"));
+    }
   }
-  return std::string();  // the input type with every field at its default
+  return absl::OkStatus();
+}
+
+// A random start for --vary's numbers, so one run does not replay another's
+// requests into a warm cache.
+uint64_t RandomStampOffset() {
+  std::random_device device;
+  const uint64_t r = (uint64_t{device()} << 32) ^ device();
+  return r % 1'000'000'000'000'000'000ULL;  // < 10^18
+}
+
+// The first response reports a failed item: say what it is, since every
+// later one like it will count as an error.
+void WarnFirstItemError(const google::protobuf::MethodDescriptor& method,
+                        const std::string& response, int code) {
+  MessageHolder message(method.output_type());
+  std::string text;
+  if (message.get().ParseFromString(response)) {
+    google::protobuf::TextFormat::Printer printer;
+    printer.SetSingleLineMode(true);
+    printer.SetTruncateStringFieldLongerThan(200);
+    printer.PrintToString(message.get(), &text);
+  }
+  std::fprintf(stderr,
+               "rapport-loadgen: warning: the first response reports a failed "
+               "item (%s): %s; every such response counts as an error\n",
+               StatusCodeName(code).c_str(), text.c_str());
 }
 
 // Distinct connections: gRPC shares subchannels (and so TCP connections)
@@ -140,20 +200,39 @@ int Main(int argc, char** argv) {
   }
   log::Init("rapport-loadgen", config.log_level);
   if (options.list_methods) {
-    for (const std::string& m : CompiledInUnaryMethods()) {
+    for (const std::string& m : CompiledInMethods()) {
       std::cout << m << "\n";
     }
     return 0;
   }
 
-  auto method = ResolveUnaryMethod(options.method);
+  auto method = ResolveMethod(options.method);
   if (!method.ok()) return Fail(kExitUsage, method.status().message());
-  auto request = BuildRequest(options, *method->descriptor);
-  if (!request.ok()) return Fail(kExitUsage, request.status().message());
+  if (absl::Status st = CheckFlagsFitMethod(options, *method); !st.ok()) {
+    return Fail(kExitUsage, st.message());
+  }
+  auto requests = BuildRequests(options, *method->descriptor);
+  if (!requests.ok()) return Fail(kExitUsage, requests.status().message());
+  const auto request_count = static_cast<int64_t>(requests->size());
+  auto source = RequestSource::Create(
+      *method->descriptor->input_type(), *std::move(requests),
+      VaryOptions{options.vary, options.variants, RandomStampOffset()});
+  if (!source.ok()) return Fail(kExitUsage, source.status().message());
+  absl::StatusOr<ItemErrorDetector> item_errors = ItemErrorDetector();
+  if (method->bidi_streaming) {
+    item_errors = ItemErrorDetector::Create(*method->descriptor->output_type(),
+                                            options.item_error_field);
+    if (!item_errors.ok()) {
+      return Fail(kExitUsage, item_errors.status().message());
+    }
+  }
 
   RunConfig run;
   run.method_path = method->path;
-  run.request = *std::move(request);
+  run.requests = source->get();
+  run.bidi_streaming = method->bidi_streaming;
+  run.window = options.window.value_or(1);
+  run.item_errors = &*item_errors;
   run.concurrency = options.concurrency;
   run.warmup = options.warmup;
   run.duration = options.duration;
@@ -184,6 +263,9 @@ int Main(int argc, char** argv) {
         !st.ok()) {
       return Fail(kExitUsage, st.message());
     }
+    if (auto code = item_errors->Find(response); code.has_value()) {
+      WarnFirstItemError(*method->descriptor, response, *code);
+    }
   } else {
     std::fprintf(stderr,
                  "rapport-loadgen: warning: the first call failed (%s: %s); "
@@ -202,7 +284,15 @@ int Main(int argc, char** argv) {
   info.channels = static_cast<int>(channels->size());
   info.warmup_s = absl::ToDoubleSeconds(options.warmup);
   info.duration_s = absl::ToDoubleSeconds(options.duration);
-  info.request_bytes = static_cast<int64_t>(run.request.size());
+  info.request_bytes = (*source)->mean_bytes();
+  info.bidi_streaming = method->bidi_streaming;
+  if (method->bidi_streaming) {
+    info.window = run.window;
+    info.item_error_field = item_errors->field();
+  }
+  info.vary = options.vary;
+  info.variants = options.variants;
+  if (options.request_lines.has_value()) info.request_lines = request_count;
   std::cout << (options.json ? FormatJson(info, summary)
                              : FormatText(info, summary))
             << std::flush;

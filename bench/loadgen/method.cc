@@ -20,9 +20,7 @@ namespace {
 
 using google::protobuf::Descriptor;
 using google::protobuf::DescriptorPool;
-using google::protobuf::DynamicMessageFactory;
 using google::protobuf::FieldDescriptor;
-using google::protobuf::Message;
 using google::protobuf::MethodDescriptor;
 using google::protobuf::ServiceDescriptor;
 
@@ -53,26 +51,15 @@ std::string OneLine(absl::string_view text) {
                              {{"\n", " "}, {"\r", " "}});
 }
 
-// A mutable instance of `type`. DynamicMessageFactory delegates to the
-// generated classes for generated descriptors and builds dynamic ones for
-// any other pool (tests use hand-built pools).
-class MessageHolder {
- public:
-  explicit MessageHolder(const Descriptor* type) {
-    factory_.SetDelegateToGeneratedFactory(true);
-    message_.reset(factory_.GetPrototype(type)->New());
-  }
-  Message& get() { return *message_; }
-
- private:
-  DynamicMessageFactory factory_;
-  std::unique_ptr<Message> message_;  // destroyed before factory_
-};
-
 }  // namespace
 
-absl::StatusOr<UnaryMethod> ResolveUnaryMethod(absl::string_view name,
-                                               const DescriptorPool& pool) {
+MessageHolder::MessageHolder(const Descriptor* type) {
+  factory_.SetDelegateToGeneratedFactory(true);
+  message_.reset(factory_.GetPrototype(type)->New());
+}
+
+absl::StatusOr<Method> ResolveMethod(absl::string_view name,
+                                     const DescriptorPool& pool) {
   absl::string_view full =
       absl::StripPrefix(absl::StripAsciiWhitespace(name), "/");
   size_t split = full.rfind('/');
@@ -111,16 +98,27 @@ absl::StatusOr<UnaryMethod> ResolveUnaryMethod(absl::string_view name,
         "--method: service ", service_name, " has no method \"", method_name,
         "\" (it has: ", absl::StrJoin(names, ", "), ")"));
   }
-  if (method->client_streaming() || method->server_streaming()) {
-    const char* kind = method->client_streaming() && method->server_streaming()
-                           ? "bidirectional-streaming"
-                       : method->client_streaming() ? "client-streaming"
-                                                    : "server-streaming";
-    return absl::InvalidArgumentError(
-        absl::StrCat("--method: ", service_name, "/", method_name, " is ", kind,
-                     "; only unary methods are supported"));
+  const bool bidi = method->client_streaming() && method->server_streaming();
+  if (!bidi && (method->client_streaming() || method->server_streaming())) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--method: ", service_name, "/", method_name, " is ",
+        method->client_streaming() ? "client-streaming" : "server-streaming",
+        "; only unary and bidirectional-streaming methods are supported"));
   }
-  return UnaryMethod{absl::StrCat("/", service_name, "/", method_name), method};
+  return Method{absl::StrCat("/", service_name, "/", method_name), method,
+                bidi};
+}
+
+absl::StatusOr<Method> ResolveUnaryMethod(absl::string_view name,
+                                          const DescriptorPool& pool) {
+  auto method = ResolveMethod(name, pool);
+  if (method.ok() && method->bidi_streaming) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--method: ", method->path.substr(1),
+                     " is bidirectional-streaming; only unary methods are "
+                     "supported here"));
+  }
+  return method;
 }
 
 absl::StatusOr<std::string> SerializeJsonRequest(const MethodDescriptor& method,
@@ -175,12 +173,12 @@ absl::Status CheckResponse(const MethodDescriptor& method,
   return absl::OkStatus();
 }
 
-std::vector<std::string> CompiledInUnaryMethods() {
+std::vector<std::string> CompiledInMethods() {
   std::vector<std::string> out;
   for (const ServiceDescriptor* s : CompiledInServices()) {
     for (int i = 0; i < s->method_count(); ++i) {
       const MethodDescriptor* m = s->method(i);
-      if (m->client_streaming() || m->server_streaming()) continue;
+      if (m->client_streaming() != m->server_streaming()) continue;
       out.push_back(absl::StrCat(s->full_name(), "/", m->name()));
     }
   }

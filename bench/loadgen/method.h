@@ -12,8 +12,11 @@
 // the message alone.
 
 #include <google/protobuf/descriptor.h>
+#include <google/protobuf/dynamic_message.h>
+#include <google/protobuf/message.h>
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -23,15 +26,25 @@
 
 namespace rapport::loadgen {
 
-struct UnaryMethod {
+struct Method {
   std::string path;  // "/rapport.bench.v1.EchoService/Echo", as gRPC sends it
   const google::protobuf::MethodDescriptor* descriptor = nullptr;
+  // Client and server streaming: driven as a stream of requests, each
+  // answered by one response in order (bench/README.md).
+  bool bidi_streaming = false;
 };
 
 // Accepts "pkg.Service/Method", "/pkg.Service/Method" and "pkg.Service.Method".
-// Unknown services and methods are NOT_FOUND (listing what is known),
-// streaming methods INVALID_ARGUMENT: the loadgen drives unary calls only.
-absl::StatusOr<UnaryMethod> ResolveUnaryMethod(
+// Unknown services and methods are NOT_FOUND (listing what is known). Unary
+// and bidirectional-streaming methods are accepted; client-only and
+// server-only streaming are INVALID_ARGUMENT (no load model for them yet).
+absl::StatusOr<Method> ResolveMethod(
+    absl::string_view name,
+    const google::protobuf::DescriptorPool& pool =
+        *google::protobuf::DescriptorPool::generated_pool());
+
+// ResolveMethod, refusing every streaming method ("only unary").
+absl::StatusOr<Method> ResolveUnaryMethod(
     absl::string_view name,
     const google::protobuf::DescriptorPool& pool =
         *google::protobuf::DescriptorPool::generated_pool());
@@ -51,8 +64,22 @@ absl::StatusOr<std::string> SerializePayloadRequest(
 absl::Status CheckResponse(const google::protobuf::MethodDescriptor& method,
                            const std::string& response);
 
-// Every unary method of the generated pool whose file is under "rapport/",
-// as "pkg.Service/Method", sorted.
-std::vector<std::string> CompiledInUnaryMethods();
+// Every method the loadgen can drive (unary and bidirectional streaming) of
+// the generated pool whose file is under "rapport/", as "pkg.Service/Method",
+// sorted.
+std::vector<std::string> CompiledInMethods();
+
+// A mutable instance of `type`. DynamicMessageFactory delegates to the
+// generated classes for generated descriptors and builds dynamic ones for
+// any other pool (tests use hand-built pools).
+class MessageHolder {
+ public:
+  explicit MessageHolder(const google::protobuf::Descriptor* type);
+  google::protobuf::Message& get() { return *message_; }
+
+ private:
+  google::protobuf::DynamicMessageFactory factory_;
+  std::unique_ptr<google::protobuf::Message> message_;  // before factory_ dies
+};
 
 }  // namespace rapport::loadgen

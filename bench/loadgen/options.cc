@@ -89,6 +89,22 @@ absl::StatusOr<Options> ParseOptions(const std::vector<std::string>& args) {
     } else if (name == "request-file") {
       if (v.empty()) return FlagError(name, "must not be empty");
       o.request_file = v;
+    } else if (name == "request-lines") {
+      if (v.empty()) return FlagError(name, "must not be empty");
+      o.request_lines = v;
+    } else if (name == "vary") {
+      if (v.empty()) return FlagError(name, "must not be empty");
+      o.vary.push_back(v);
+    } else if (name == "variants") {
+      auto n = ParseInt(name, v, 1, int64_t{1} << 62);
+      if (!n.ok()) return n.status();
+      o.variants = static_cast<uint64_t>(*n);
+    } else if (name == "window") {
+      auto n = ParseInt(name, v, 1, 1024);
+      if (!n.ok()) return n.status();
+      o.window = static_cast<int>(*n);
+    } else if (name == "item-error-field") {
+      o.item_error_field = v;
     } else if (name == "payload-bytes") {
       auto n = ParseInt(name, v, 0, 64 << 20);
       if (!n.ok()) return n.status();
@@ -122,10 +138,20 @@ absl::StatusOr<Options> ParseOptions(const std::vector<std::string>& args) {
     return FlagError("request-file",
                      "give --request or --request-file, not both");
   }
-  if (o.payload_bytes.has_value() &&
+  if (o.request_lines.has_value() &&
       (o.request_json.has_value() || o.request_file.has_value())) {
+    return FlagError("request-lines",
+                     "give one of --request, --request-file, --request-lines");
+  }
+  if (o.payload_bytes.has_value() &&
+      (o.request_json.has_value() || o.request_file.has_value() ||
+       o.request_lines.has_value())) {
     return FlagError("payload-bytes",
-                     "only when --request and --request-file are absent");
+                     "only when --request, --request-file and "
+                     "--request-lines are absent");
+  }
+  if (o.variants > 0 && o.vary.empty()) {
+    return FlagError("variants", "only with --vary");
   }
   return o;
 }
@@ -133,25 +159,36 @@ absl::StatusOr<Options> ParseOptions(const std::vector<std::string>& args) {
 std::string Usage() {
   return R"(usage: rapport-loadgen [flags]
 
-Closed-loop load generator for any unary RPC of the project: keeps
---concurrency calls in flight over --channels connections for --warmup
-(not counted) then --duration seconds, and reports calls, QPS, exact latency
-percentiles of successful calls, and errors by status code.
+Closed-loop load generator for any unary or bidirectional-streaming RPC of
+the project: keeps --concurrency calls (or streams of up to --window
+requests each) in flight over --channels connections for --warmup (not
+counted) then --duration seconds, and reports calls (stream messages), QPS,
+exact latency percentiles of successful calls, and errors by status code.
 
   --target host:port      server to load (default 127.0.0.1:50050, echo-server)
   --method NAME           pkg.Service/Method, e.g. rapport.bench.v1.EchoService/Echo
                           (the default) or /rapport.scoring.v1.ScoringService/ScoreMessage
   --request JSON          the request in proto3 JSON (bytes fields are base64)
   --request-file FILE     the same, read from FILE ("-": stdin)
+  --request-lines FILE    JSON Lines: one request per line, rotated per call
   --payload-bytes N       without --request: fill the request's bytes field
                           "payload" with N bytes (Echo)
-  --concurrency N         calls in flight (default 16)
+  --vary FIELD            append " [<19-digit number>]", unique per call, to
+                          this string field (e.g. message.body); repeatable
+  --variants K            with --vary: K distinct numbers, then they repeat
+                          (default: never repeat)
+  --concurrency N         calls in flight; streams for a streaming method
+                          (default 16)
   --channels N            distinct connections (default 4)
+  --window W              streams: requests in flight per stream (default 1)
+  --item-error-field F    streams: a response with field F set is a failed
+                          item (default: "error" if the response has it;
+                          "none": off)
   --duration S            measured seconds, fractions allowed (default 10)
   --warmup S              seconds run before measuring (default 1)
-  --deadline-ms N         per-call deadline (default 0: none)
+  --deadline-ms N         per-call deadline, unary only (default 0: none)
   --json                  print one JSON object instead of text
-  --list-methods          print the compiled-in unary methods and exit
+  --list-methods          print the methods it can drive and exit
 
 Exit status: 0 when at least one call succeeded, 1 when every call failed,
 2 for a bad flag, method or request.

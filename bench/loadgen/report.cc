@@ -2,6 +2,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
 #include "common/log/log.h"
 
 namespace rapport::loadgen {
@@ -33,6 +34,26 @@ std::string FormatText(const RunInfo& info, const RunSummary& s) {
     }
     absl::StrAppend(&out, "\n");
   }
+  if (info.bidi_streaming) {
+    absl::StrAppend(
+        &out,
+        absl::StrFormat("stream    window %d, %d streams opened (%d failed); "
+                        "calls are messages; item errors %d (field %s)\n",
+                        info.window, s.streams, s.streams_failed, s.item_errors,
+                        info.item_error_field.empty() ? "none: not checked"
+                                                      : info.item_error_field));
+  }
+  if (!info.vary.empty()) {
+    absl::StrAppend(&out, "vary      ", absl::StrJoin(info.vary, ", "),
+                    info.variants == 0
+                        ? std::string(" (unique per call)")
+                        : absl::StrCat(" (", info.variants, " variants)"),
+                    "\n");
+  }
+  if (info.request_lines > 0) {
+    absl::StrAppend(&out, "requests  ", info.request_lines,
+                    " lines, rotated per call (request bytes: their mean)\n");
+  }
   return out;
 }
 
@@ -63,7 +84,27 @@ std::string FormatJson(const RunInfo& info, const RunSummary& s) {
     log::AppendJsonString(out, code);
     absl::StrAppend(&out, ":", count);
   }
-  absl::StrAppend(&out, "}}\n");
+  absl::StrAppend(&out, "}");
+  if (info.bidi_streaming) {
+    absl::StrAppend(&out, ",\"mode\":\"bidi\",\"window\":", info.window,
+                    ",\"item_error_field\":");
+    log::AppendJsonString(out, info.item_error_field);
+    absl::StrAppend(&out, ",\"streams\":", s.streams,
+                    ",\"streams_failed\":", s.streams_failed,
+                    ",\"item_errors\":", s.item_errors);
+  }
+  if (!info.vary.empty()) {
+    absl::StrAppend(&out, ",\"vary\":[");
+    for (size_t i = 0; i < info.vary.size(); ++i) {
+      if (i > 0) out += ',';
+      log::AppendJsonString(out, info.vary[i]);
+    }
+    absl::StrAppend(&out, "],\"variants\":", info.variants);
+  }
+  if (info.request_lines > 0) {
+    absl::StrAppend(&out, ",\"request_lines\":", info.request_lines);
+  }
+  absl::StrAppend(&out, "}\n");
   return out;
 }
 

@@ -50,11 +50,21 @@ RunSummary Merge(std::span<const WorkerStats> workers, double seconds) {
   std::vector<int64_t> all;
   all.reserve(total);
   std::array<int64_t, kNumStatusCodes> errors{};
+  std::array<int64_t, kNumStatusCodes> item_errors{};
   int64_t other = 0;
+  int64_t item_other = 0;
+  int64_t protocol = 0;
   for (const WorkerStats& w : workers) {
     all.insert(all.end(), w.latencies_ns.begin(), w.latencies_ns.end());
-    for (int c = 0; c < kNumStatusCodes; ++c) errors[c] += w.errors_by_code[c];
+    for (int c = 0; c < kNumStatusCodes; ++c) {
+      errors[c] += w.errors_by_code[c];
+      item_errors[c] += w.item_errors_by_code[c];
+    }
     other += w.errors_other;
+    item_other += w.item_errors_other;
+    protocol += w.protocol_errors;
+    r.streams += w.streams;
+    r.streams_failed += w.streams_failed;
   }
   r.ok = static_cast<int64_t>(all.size());
   for (int c = 0; c < kNumStatusCodes; ++c) {
@@ -65,6 +75,20 @@ RunSummary Merge(std::span<const WorkerStats> workers, double seconds) {
   if (other > 0) {
     r.errors += other;
     r.errors_by_code.emplace_back("OTHER", other);
+  }
+  for (int c = 0; c < kNumStatusCodes; ++c) {
+    if (item_errors[c] == 0) continue;
+    r.item_errors += item_errors[c];
+    r.errors_by_code.emplace_back("ITEM_" + StatusCodeName(c), item_errors[c]);
+  }
+  if (item_other > 0) {
+    r.item_errors += item_other;
+    r.errors_by_code.emplace_back("ITEM_OTHER", item_other);
+  }
+  r.errors += r.item_errors;
+  if (protocol > 0) {
+    r.errors += protocol;
+    r.errors_by_code.emplace_back("PROTOCOL", protocol);
   }
   r.calls = r.ok + r.errors;
   r.qps = seconds > 0 ? static_cast<double>(r.calls) / seconds : 0;

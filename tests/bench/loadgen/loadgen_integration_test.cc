@@ -1,6 +1,9 @@
-// Starts the real echo-server and drives it with the real rapport-loadgen:
-// proves the bootstrap serves Echo and the loadgen's --json report holds what
-// scripts read. No timing assertions: the machine is shared.
+// Starts the real echo-server, and the real scoring-service on a real
+// redis-server, and drives them with the real rapport-loadgen: proves the
+// bootstrap serves Echo, the loadgen's --json report holds what scripts
+// read, bidirectional streams (ScoreMessages) are driven and closed cleanly,
+// failed stream items count as errors, and --vary reaches a real service.
+// No timing assertions: the machine is shared.
 
 #include <arpa/inet.h>
 #include <fcntl.h>
@@ -25,6 +28,7 @@
 #include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/support/redis_server.h"
 
 extern char** environ;
 
@@ -151,32 +155,38 @@ class Child {
   int exit_code_ = -1;
 };
 
-class LoadgenIntegrationTest : public ::testing::Test {
+// Runs one server binary on free ports for a test, and the loadgen against
+// it.
+class ServerTest : public ::testing::Test {
  protected:
-  void SetUp() override {
+  void StartServer(const std::string& binary, std::vector<std::string> env) {
+    name_ = binary;
     port_ = FreePort();
     const int metrics_port = FreePort();
     ASSERT_GT(port_, 0);
     ASSERT_GT(metrics_port, 0);
     const std::string tmp =
         testing::TempDir() + "loadgen_it_" + std::to_string(getpid());
+    for (const char* setting :
+         {"RAPPORT_DRAIN_SECONDS=1", "RAPPORT_LOG_LEVEL=warn",
+          "RAPPORT_TLS_CERT_FILE=", "RAPPORT_TLS_KEY_FILE=",
+          "RAPPORT_API_KEYS_FILE="}) {
+      env.emplace_back(setting);
+    }
+    env.push_back(absl::StrCat("RAPPORT_GRPC_ADDR=127.0.0.1:", port_));
+    env.push_back(
+        absl::StrCat("RAPPORT_METRICS_ADDR=127.0.0.1:", metrics_port));
     server_ = std::make_unique<Child>(
-        std::vector<std::string>{BinDir() + "/echo-server"},
-        std::vector<std::string>{
-            absl::StrCat("RAPPORT_GRPC_ADDR=127.0.0.1:", port_),
-            absl::StrCat("RAPPORT_METRICS_ADDR=127.0.0.1:", metrics_port),
-            "RAPPORT_DRAIN_SECONDS=1", "RAPPORT_LOG_LEVEL=warn",
-            "RAPPORT_TLS_CERT_FILE=", "RAPPORT_TLS_KEY_FILE=",
-            "RAPPORT_API_KEYS_FILE="},
-        tmp + "_server");
+        std::vector<std::string>{BinDir() + "/" + binary}, env,
+        tmp + "_" + binary);
     ASSERT_TRUE(server_->started());
     const auto give_up =
         std::chrono::steady_clock::now() + std::chrono::seconds(15);
     while (!Accepts(port_)) {
       ASSERT_TRUE(server_->Running())
-          << "echo-server exited: " << server_->Stderr();
+          << binary << " exited: " << server_->Stderr();
       ASSERT_LT(std::chrono::steady_clock::now(), give_up)
-          << "echo-server does not listen: " << server_->Stderr();
+          << binary << " does not listen: " << server_->Stderr();
       std::this_thread::sleep_for(std::chrono::milliseconds(50));
     }
     log_prefix_ = tmp + "_loadgen";
@@ -186,7 +196,7 @@ class LoadgenIntegrationTest : public ::testing::Test {
     if (server_ == nullptr) return;
     server_->Signal(SIGTERM);
     EXPECT_EQ(server_->Wait(std::chrono::seconds(15)), 0)
-        << "echo-server did not drain cleanly: " << server_->Stderr();
+        << name_ << " did not drain cleanly: " << server_->Stderr();
   }
 
   // Runs the loadgen against the server; returns its exit code.
@@ -207,9 +217,15 @@ class LoadgenIntegrationTest : public ::testing::Test {
     return code;
   }
 
+  std::string name_;
   int port_ = 0;
   std::unique_ptr<Child> server_;
   std::string log_prefix_;
+};
+
+class LoadgenIntegrationTest : public ServerTest {
+ protected:
+  void SetUp() override { StartServer("echo-server", {}); }
 };
 
 TEST_F(LoadgenIntegrationTest, EchoRunReportsCallsAndPercentilesAsJson) {
@@ -277,6 +293,134 @@ TEST_F(LoadgenIntegrationTest, MethodTheServerDoesNotServeFailsFast) {
             2);
   EXPECT_THAT(err, HasSubstr("--method: "));
   EXPECT_THAT(err, HasSubstr("does not serve"));
+}
+
+// scoring-service with its own redis-server. Requests name an inline
+// recipient, so no profile-service is needed.
+class LoadgenScoringTest : public ServerTest {
+ protected:
+  void SetUp() override {
+    auto redis = rapport::testing::RedisServer::Start();
+    ASSERT_TRUE(redis.ok()) << redis.status();
+    redis_ = *std::move(redis);
+    StartServer("scoring-service",
+                {"RAPPORT_REDIS_URL=" + redis_->url(),
+                 absl::StrCat("RAPPORT_PROFILE_ADDR=127.0.0.1:", FreePort())});
+  }
+
+  void TearDown() override {
+    ServerTest::TearDown();  // the service before its Redis
+    redis_.reset();
+  }
+
+  static std::string Request(const std::string& body) {
+    return absl::StrCat(
+        R"(--request={"message":{"channel":"CHANNEL_EMAIL","subject":"Denver",)",
+        R"("body":")", body, R"("},"recipient":{"id":"it-mitch",)",
+        R"("full_name":"Mitchell Grant","preferred_name":"Mitch",)",
+        R"("priorities":["cut onboarding time for new reps"]}})");
+  }
+
+  static google::protobuf::Struct Report(const std::string& out) {
+    google::protobuf::Struct report;
+    EXPECT_TRUE(google::protobuf::util::JsonStringToMessage(out, &report).ok())
+        << out;
+    return report;
+  }
+
+  std::unique_ptr<rapport::testing::RedisServer> redis_;
+};
+
+constexpr char kScoreMessages[] =
+    "--method=rapport.scoring.v1.ScoringService/ScoreMessages";
+constexpr char kDraft[] =
+    "Hi Mitch, congratulations on the new Denver hub. How long do new reps "
+    "take to ramp there?";
+
+TEST_F(LoadgenScoringTest, ScoreMessagesStreamsAreDrivenAndClosedCleanly) {
+  std::string out;
+  std::string err;
+  ASSERT_EQ(RunLoadgen({kScoreMessages, Request(kDraft), "--concurrency=2",
+                        "--channels=2", "--window=4", "--vary=message.body",
+                        "--duration=1", "--warmup=0.2", "--json"},
+                       &out, &err),
+            0)
+      << "stdout: " << out << "\nstderr: " << err;
+  const google::protobuf::Struct report = Report(out);
+  const auto& f = report.fields();
+  EXPECT_EQ(f.at("method").string_value(),
+            "/rapport.scoring.v1.ScoringService/ScoreMessages");
+  EXPECT_EQ(f.at("mode").string_value(), "bidi");
+  EXPECT_EQ(f.at("window").number_value(), 4);
+  EXPECT_EQ(f.at("item_error_field").string_value(), "error");
+  EXPECT_GT(f.at("calls").number_value(), 0);
+  EXPECT_EQ(f.at("errors").number_value(), 0) << out;
+  EXPECT_EQ(f.at("item_errors").number_value(), 0);
+  EXPECT_EQ(f.at("calls").number_value(), f.at("ok").number_value());
+  EXPECT_GT(f.at("latency_us").struct_value().fields().at("p50").number_value(),
+            0);
+  // One stream per slot for the whole run, each ended OK: nothing failed
+  // and the close at the end of the window was clean.
+  EXPECT_EQ(f.at("streams").number_value(), 2) << out;
+  EXPECT_EQ(f.at("streams_failed").number_value(), 0) << out;
+  EXPECT_EQ(f.at("vary").list_value().values(0).string_value(), "message.body");
+}
+
+TEST_F(LoadgenScoringTest, EveryFailedStreamItemCountsAsAnError) {
+  std::string out;
+  std::string err;
+  // An empty body is answered with an ItemError (INVALID_ARGUMENT,
+  // "message.body: ...") and the stream goes on.
+  EXPECT_EQ(
+      RunLoadgen({kScoreMessages, Request(""), "--concurrency=2", "--window=2",
+                  "--duration=0.5", "--warmup=0.1", "--json"},
+                 &out, &err),
+      1)
+      << "stdout: " << out << "\nstderr: " << err;
+  EXPECT_THAT(err, HasSubstr("the first response reports a failed item"));
+  EXPECT_THAT(err, HasSubstr("message.body"));
+  const google::protobuf::Struct report = Report(out);
+  const auto& f = report.fields();
+  const double calls = f.at("calls").number_value();
+  EXPECT_GT(calls, 0);
+  EXPECT_EQ(f.at("ok").number_value(), 0);
+  EXPECT_EQ(f.at("errors").number_value(), calls);
+  EXPECT_EQ(f.at("item_errors").number_value(), calls);
+  EXPECT_EQ(f.at("errors_by_code")
+                .struct_value()
+                .fields()
+                .at("ITEM_INVALID_ARGUMENT")
+                .number_value(),
+            calls);
+  EXPECT_EQ(f.at("streams_failed").number_value(), 0) << out;
+}
+
+TEST_F(LoadgenScoringTest, UnaryScoreMessageWithVary) {
+  std::string out;
+  std::string err;
+  ASSERT_EQ(
+      RunLoadgen({"--method=rapport.scoring.v1.ScoringService/"
+                  "ScoreMessage",
+                  Request(kDraft), "--vary=message.body", "--concurrency=2",
+                  "--duration=0.5", "--warmup=0.1", "--json"},
+                 &out, &err),
+      0)
+      << "stdout: " << out << "\nstderr: " << err;
+  const google::protobuf::Struct report = Report(out);
+  EXPECT_GT(report.fields().at("ok").number_value(), 0);
+  EXPECT_EQ(report.fields().at("errors").number_value(), 0) << out;
+  EXPECT_FALSE(report.fields().contains("mode"));
+}
+
+TEST_F(LoadgenScoringTest, StreamFlagsOnAUnaryMethodAreRefused) {
+  std::string out;
+  std::string err;
+  EXPECT_EQ(RunLoadgen({"--method=rapport.scoring.v1.ScoringService/"
+                        "ScoreMessage",
+                        Request(kDraft), "--window=4", "--duration=0.2"},
+                       &out, &err),
+            2);
+  EXPECT_THAT(err, HasSubstr("--window: "));
 }
 
 }  // namespace

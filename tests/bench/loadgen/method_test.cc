@@ -137,6 +137,28 @@ TEST(ResolveUnaryMethodTest, RefusesStreamingMethods) {
   }
 }
 
+TEST(ResolveMethodTest, AcceptsUnaryAndBidiRefusesOneWayStreams) {
+  const auto& pool = StreamsPool();
+  auto unary = ResolveMethod("test.v1.Streams/Unary", pool);
+  ASSERT_TRUE(unary.ok()) << unary.status();
+  EXPECT_FALSE(unary->bidi_streaming);
+  auto both = ResolveMethod("test.v1.Streams/Both", pool);
+  ASSERT_TRUE(both.ok()) << both.status();
+  EXPECT_TRUE(both->bidi_streaming);
+  EXPECT_EQ(both->path, "/test.v1.Streams/Both");
+  for (const auto& [name, kind] :
+       {std::pair<const char*, const char*>{"test.v1.Streams/Up",
+                                            "client-streaming"},
+        {"test.v1.Streams/Down", "server-streaming"}}) {
+    auto m = ResolveMethod(name, pool);
+    EXPECT_EQ(m.status().code(), absl::StatusCode::kInvalidArgument) << name;
+    EXPECT_THAT(Message(m.status()),
+                AllOf(StartsWith("--method: "), HasSubstr(kind),
+                      HasSubstr("only unary and bidirectional-streaming")))
+        << name;
+  }
+}
+
 class RequestTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -226,10 +248,16 @@ TEST(CompiledInTest, EveryProjectProtoIsInTheGeneratedPool) {
   EXPECT_GT(files, 0);
 }
 
-TEST(CompiledInTest, ListsEchoAmongUnaryMethods) {
-  EXPECT_THAT(CompiledInUnaryMethods(),
+TEST(CompiledInTest, ListsUnaryAndBidiMethodsButNotOneWayStreams) {
+  const std::vector<std::string> methods = CompiledInMethods();
+  EXPECT_THAT(methods,
               ::testing::Contains("rapport.bench.v1.EchoService/Echo"));
-  EXPECT_THAT(CompiledInUnaryMethods(), ::testing::Not(IsEmpty()));
+  EXPECT_THAT(methods, ::testing::Contains(
+                           "rapport.scoring.v1.ScoringService/ScoreMessages"));
+  EXPECT_THAT(methods,
+              ::testing::Not(::testing::Contains(
+                  "rapport.feedback.v1.FeedbackService/WatchFeedback")));
+  EXPECT_THAT(methods, ::testing::Not(IsEmpty()));
 }
 
 }  // namespace

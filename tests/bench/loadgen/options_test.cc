@@ -73,6 +73,43 @@ TEST(ParseOptionsTest, RequestSourcesAreExclusive) {
   EXPECT_THAT(Message(payload.status()), StartsWith("--payload-bytes: "));
 }
 
+TEST(ParseOptionsTest, StreamAndVariationFlags) {
+  auto o = ParseOptions({"--window=8", "--item-error-field", "report.cached",
+                         "--vary", "message.body", "--vary=message.subject",
+                         "--variants=100000", "--request-lines=r.jsonl"});
+  ASSERT_TRUE(o.ok()) << o.status();
+  EXPECT_EQ(o->window, 8);
+  EXPECT_EQ(o->item_error_field, "report.cached");
+  EXPECT_THAT(o->vary,
+              ::testing::ElementsAre("message.body", "message.subject"));
+  EXPECT_EQ(o->variants, 100000u);
+  EXPECT_EQ(o->request_lines, "r.jsonl");
+
+  auto defaults = ParseOptions({});
+  ASSERT_TRUE(defaults.ok());
+  EXPECT_FALSE(defaults->window.has_value());
+  EXPECT_FALSE(defaults->item_error_field.has_value());
+  EXPECT_TRUE(defaults->vary.empty());
+  EXPECT_EQ(defaults->variants, 0u);
+}
+
+TEST(ParseOptionsTest, StreamAndVariationFlagErrorsNameTheFlag) {
+  const std::pair<std::vector<std::string>, const char*> cases[] = {
+      {{"--window=0"}, "--window: "},
+      {{"--window=2000"}, "--window: "},
+      {{"--vary="}, "--vary: "},
+      {{"--variants=0", "--vary=a"}, "--variants: "},
+      {{"--variants=10"}, "--variants: "},
+      {{"--request-lines=a", "--request={}"}, "--request-lines: "},
+      {{"--request-lines=a", "--payload-bytes=1"}, "--payload-bytes: "},
+  };
+  for (const auto& [args, prefix] : cases) {
+    auto o = ParseOptions(args);
+    EXPECT_EQ(o.status().code(), absl::StatusCode::kInvalidArgument) << prefix;
+    EXPECT_THAT(Message(o.status()), StartsWith(prefix));
+  }
+}
+
 TEST(ParseOptionsTest, UnknownFlagAndStrayArgumentAreErrors) {
   EXPECT_THAT(Message(ParseOptions({"--qps=10"}).status()),
               HasSubstr("unknown flag --qps"));

@@ -11,6 +11,7 @@
 namespace rapport::loadgen {
 namespace {
 
+using ::testing::AllOf;
 using ::testing::HasSubstr;
 
 RunSummary Sample() {
@@ -58,6 +59,59 @@ TEST(FormatJsonTest, IsOneValidObjectWithStableKeys) {
                 .at("UNAVAILABLE")
                 .number_value(),
             1);
+}
+
+TEST(FormatJsonTest, UnaryRunWithoutVaryHasOnlyTheUnaryKeys) {
+  google::protobuf::Struct parsed;
+  ASSERT_TRUE(google::protobuf::util::JsonStringToMessage(
+                  FormatJson(Info(), Sample()), &parsed)
+                  .ok());
+  for (const char* key : {"mode", "window", "item_errors", "streams",
+                          "streams_failed", "vary", "request_lines"}) {
+    EXPECT_FALSE(parsed.fields().contains(key)) << key;
+  }
+  EXPECT_EQ(parsed.fields().size(), 13u);
+}
+
+TEST(FormatJsonTest, StreamAndVaryAddTheirKeys) {
+  RunInfo info = Info();
+  info.bidi_streaming = true;
+  info.window = 8;
+  info.item_error_field = "error";
+  info.vary = {"message.body", "message.subject"};
+  info.variants = 1000;
+  info.request_lines = 3;
+  std::vector<WorkerStats> workers(1);
+  workers[0].RecordOk(1000);
+  workers[0].RecordItemError(3);
+  workers[0].streams = 1;
+  const std::string json = FormatJson(info, Merge(workers, 1.0));
+  google::protobuf::Struct parsed;
+  ASSERT_TRUE(google::protobuf::util::JsonStringToMessage(json, &parsed).ok())
+      << json;
+  const auto& f = parsed.fields();
+  EXPECT_EQ(f.at("mode").string_value(), "bidi");
+  EXPECT_EQ(f.at("window").number_value(), 8);
+  EXPECT_EQ(f.at("item_error_field").string_value(), "error");
+  EXPECT_EQ(f.at("streams").number_value(), 1);
+  EXPECT_EQ(f.at("streams_failed").number_value(), 0);
+  EXPECT_EQ(f.at("item_errors").number_value(), 1);
+  EXPECT_EQ(f.at("errors").number_value(), 1);
+  EXPECT_EQ(f.at("errors_by_code")
+                .struct_value()
+                .fields()
+                .at("ITEM_INVALID_ARGUMENT")
+                .number_value(),
+            1);
+  ASSERT_EQ(f.at("vary").list_value().values_size(), 2);
+  EXPECT_EQ(f.at("vary").list_value().values(1).string_value(),
+            "message.subject");
+  EXPECT_EQ(f.at("variants").number_value(), 1000);
+  EXPECT_EQ(f.at("request_lines").number_value(), 3);
+  EXPECT_THAT(FormatText(info, Merge(workers, 1.0)),
+              AllOf(HasSubstr("item errors 1 (field error)"),
+                    HasSubstr("message.body, message.subject (1000 variants)"),
+                    HasSubstr("3 lines")));
 }
 
 TEST(FormatTextTest, ShowsQpsPercentilesAndErrors) {

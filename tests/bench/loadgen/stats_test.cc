@@ -84,6 +84,30 @@ TEST(MergeTest, CombinesSlotsAndCountsErrorsByCodeName) {
                           Pair("OTHER", 1)));
 }
 
+TEST(MergeTest, ItemAndProtocolErrorsCountAsErrorsUnderTheirOwnNames) {
+  std::vector<WorkerStats> workers(2);
+  workers[0].RecordOk(10);
+  workers[0].RecordItemError(3);  // INVALID_ARGUMENT
+  workers[1].RecordItemError(3);
+  workers[1].RecordItemError(0);  // an item error without a code
+  workers[1].RecordError(14);
+  workers[1].protocol_errors = 2;
+  workers[0].streams = 1;
+  workers[1].streams = 2;
+
+  const RunSummary s = Merge(workers, 1.0);
+  EXPECT_EQ(s.ok, 1);
+  EXPECT_EQ(s.item_errors, 3);
+  EXPECT_EQ(s.errors, 6);  // 3 item + 1 stream + 2 protocol
+  EXPECT_EQ(s.calls, 7);
+  EXPECT_EQ(s.streams, 3);
+  EXPECT_EQ(s.latency.count, 1);  // failed items have no latency sample
+  EXPECT_THAT(
+      s.errors_by_code,
+      ElementsAre(Pair("UNAVAILABLE", 1), Pair("ITEM_INVALID_ARGUMENT", 2),
+                  Pair("ITEM_OTHER", 1), Pair("PROTOCOL", 2)));
+}
+
 TEST(MergeTest, ZeroLengthWindowHasZeroQps) {
   std::vector<WorkerStats> workers(1);
   workers[0].RecordOk(1);
