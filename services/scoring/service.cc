@@ -7,12 +7,13 @@
 #include "absl/strings/str_cat.h"
 #include "common/log/log.h"
 #include "common/server/handler.h"
+#include "common/server/raw_handler.h"
 #include "common/status/macros.h"
 
 namespace rapport::scoring {
 namespace {
 
-using server::Unary;
+using server::RawUnary;
 
 absl::Status RequireWrite(const auth::Principal& principal) {
   if (principal.CanWrite()) return absl::OkStatus();
@@ -21,63 +22,43 @@ absl::Status RequireWrite(const auth::Principal& principal) {
       "\" may only read; use a key with role writer, admin or service"));
 }
 
-// ScoreMessages: one request at a time. The next request is read only after
-// the previous answer has been written, so a client that stops reading
-// stops the server from reading too (HTTP/2 flow control then holds it
-// back): memory per stream stays bounded whatever the client does. One bad
-// item is answered with an ItemError and the stream goes on.
+// ScoreMessages: one request at a time (server::RawBidiReactor). The next
+// request is read only after the previous answer has been written, so a
+// client that stops reading stops the server from reading too (HTTP/2 flow
+// control then holds it back): memory per stream stays bounded whatever the
+// client does. One item the handler refuses is answered with an ItemError
+// and the stream goes on; a message that does not parse at all (its
+// request_id unknown) ends the stream with INVALID_ARGUMENT naming it.
 class ScoreStreamReactor final
-    : public grpc::ServerBidiReactor<v1::ScoreMessageRequest,
-                                     v1::ScoreMessagesResponse> {
+    : public server::RawBidiReactor<v1::ScoreMessageRequest,
+                                    v1::ScoreMessagesResponse> {
  public:
   ScoreStreamReactor(ScoringHandler& handler, std::string tenant)
-      : handler_(handler), tenant_(std::move(tenant)) {
-    StartRead(&request_);
+      : RawBidiReactor("ScoreMessages"),
+        handler_(handler),
+        tenant_(std::move(tenant)) {
+    StartReading();
   }
-
-  void OnReadDone(bool ok) override {
-    if (!ok) {  // the client finished sending
-      Finish(grpc::Status::OK);
-      return;
-    }
-    response_.Clear();
-    response_.set_request_id(request_.request_id());
-    response_.set_index(index_++);
-    absl::Status status;
-    try {
-      status =
-          handler_.ScoreMessage(tenant_, request_, response_.mutable_report());
-    } catch (const std::exception& e) {
-      log::Error("handler_exception",
-                 {{"rpc", "ScoreMessages"}, {"what", e.what()}});
-      status = absl::InternalError(
-          "internal error; it is logged as handler_exception");
-    }
-    if (!status.ok()) {
-      response_.clear_report();
-      response_.mutable_error()->set_code(static_cast<int>(status.code()));
-      response_.mutable_error()->set_message(std::string(status.message()));
-    }
-    StartWrite(&response_);
-  }
-
-  void OnWriteDone(bool ok) override {
-    if (!ok) {  // the client went away
-      Finish(grpc::Status(grpc::StatusCode::CANCELLED, "stream closed"));
-      return;
-    }
-    request_.Clear();
-    StartRead(&request_);
-  }
-
-  void OnDone() override { delete this; }
 
  private:
+  absl::Status OnMessage(int64_t index, const v1::ScoreMessageRequest& request,
+                         v1::ScoreMessagesResponse* response) override {
+    response->set_request_id(request.request_id());
+    response->set_index(index);
+    const absl::Status status = server::Catching("ScoreMessages", [&] {
+      return handler_.ScoreMessage(tenant_, request,
+                                   response->mutable_report());
+    });
+    if (!status.ok()) {
+      response->clear_report();
+      response->mutable_error()->set_code(static_cast<int>(status.code()));
+      response->mutable_error()->set_message(std::string(status.message()));
+    }
+    return absl::OkStatus();
+  }
+
   ScoringHandler& handler_;
   const std::string tenant_;
-  v1::ScoreMessageRequest request_;
-  v1::ScoreMessagesResponse response_;
-  int64_t index_ = 0;
 };
 
 }  // namespace
@@ -87,14 +68,16 @@ ScoringServiceImpl::ScoringServiceImpl(const auth::Authenticator& auth,
     : auth_(auth), handler_(handler) {}
 
 grpc::ServerUnaryReactor* ScoringServiceImpl::ScoreMessage(
-    grpc::CallbackServerContext* ctx, const v1::ScoreMessageRequest* request,
-    v1::ScoreReport* response) {
-  return Unary(ctx, auth_, "ScoreMessage", [&](const auth::Principal& p) {
-    return handler_.ScoreMessage(p.tenant, *request, response);
-  });
+    grpc::CallbackServerContext* ctx, const grpc::ByteBuffer* request,
+    grpc::ByteBuffer* response) {
+  return RawUnary<v1::ScoreMessageRequest, v1::ScoreReport>(
+      ctx, request, response, auth_, "ScoreMessage",
+      [&](const auth::Principal& p, const auto& req, auto* resp) {
+        return handler_.ScoreMessage(p.tenant, req, resp);
+      });
 }
 
-grpc::ServerBidiReactor<v1::ScoreMessageRequest, v1::ScoreMessagesResponse>*
+grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer>*
 ScoringServiceImpl::ScoreMessages(grpc::CallbackServerContext* ctx) {
   std::string tenant;
   const absl::Status status = server::Guarded(*ctx, auth_, "ScoreMessages",
@@ -103,28 +86,31 @@ ScoringServiceImpl::ScoreMessages(grpc::CallbackServerContext* ctx) {
                                                 return absl::OkStatus();
                                               });
   if (!status.ok()) {
-    return new server::FinishedBidiReactor<v1::ScoreMessageRequest,
-                                           v1::ScoreMessagesResponse>(
+    return new server::FinishedBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer>(
         ToGrpcStatus(status));
   }
   return new ScoreStreamReactor(handler_, std::move(tenant));
 }
 
 grpc::ServerUnaryReactor* ScoringServiceImpl::RecordOutcome(
-    grpc::CallbackServerContext* ctx, const v1::RecordOutcomeRequest* request,
-    v1::RecordOutcomeResponse* response) {
-  return Unary(ctx, auth_, "RecordOutcome", [&](const auth::Principal& p) {
-    RETURN_IF_ERROR(RequireWrite(p));
-    return handler_.RecordOutcome(p.tenant, *request, response);
-  });
+    grpc::CallbackServerContext* ctx, const grpc::ByteBuffer* request,
+    grpc::ByteBuffer* response) {
+  return RawUnary<v1::RecordOutcomeRequest, v1::RecordOutcomeResponse>(
+      ctx, request, response, auth_, "RecordOutcome",
+      [&](const auth::Principal& p, const auto& req, auto* resp) {
+        RETURN_IF_ERROR(RequireWrite(p));
+        return handler_.RecordOutcome(p.tenant, req, resp);
+      });
 }
 
 grpc::ServerUnaryReactor* ScoringServiceImpl::GetModel(
-    grpc::CallbackServerContext* ctx, const v1::GetModelRequest* request,
-    v1::Model* response) {
-  return Unary(ctx, auth_, "GetModel", [&](const auth::Principal& p) {
-    return handler_.GetModel(p.tenant, *request, response);
-  });
+    grpc::CallbackServerContext* ctx, const grpc::ByteBuffer* request,
+    grpc::ByteBuffer* response) {
+  return RawUnary<v1::GetModelRequest, v1::Model>(
+      ctx, request, response, auth_, "GetModel",
+      [&](const auth::Principal& p, const auto& req, auto* resp) {
+        return handler_.GetModel(p.tenant, req, resp);
+      });
 }
 
 }  // namespace rapport::scoring
