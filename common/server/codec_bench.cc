@@ -1,10 +1,17 @@
 // How ParseRequest reads a request's bytes: in place from the one slice a
-// small message arrives in (what ParseRequest does), through gRPC's
-// ProtoBufferReader (a ZeroCopyInputStream over the ByteBuffer, what gRPC's
-// generated methods do), or copied into one contiguous slice first.
+// small message arrives in, through gRPC's ProtoBufferReader (a
+// ZeroCopyInputStream over the ByteBuffer, what gRPC's generated methods
+// do), or copied into one contiguous slice first. Argument: slices.
 //
 //   build/bench/codec_bench --benchmark_repetitions=5
 //       --benchmark_report_aggregates_only=true
+//
+// Measured on the shared 2-vCPU machine (CPU time, medians of 5): a 1 KB
+// ScoreMessageRequest in one slice 316 ns in place vs 317 ns through the
+// reader vs 392 ns copied; in two slices 335 ns through the reader vs
+// 405 ns copied; a 13-byte GetProfileRequest 45 ns in place vs 54 ns
+// through the reader. Hence ParseRequest: one slice in place, otherwise the
+// reader.
 
 #include <benchmark/benchmark.h>
 #include <grpcpp/support/byte_buffer.h>
