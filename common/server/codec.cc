@@ -242,6 +242,7 @@ absl::Status ParseStreamRequest(const grpc::ByteBuffer& in, int64_t index,
 
 absl::Status SerializeResponse(const pb::Message& message,
                                grpc::ByteBuffer* out) {
+  out->Clear();  // gRPC's writer fills only an empty buffer
   bool own_buffer = false;
   const grpc::Status status = grpc::SerializationTraits<pb::Message>::Serialize(
       message, out, &own_buffer);

@@ -54,7 +54,8 @@ absl::Status ParseStreamRequest(const grpc::ByteBuffer& in, int64_t index,
 absl::Status DiagnoseParseFailure(absl::string_view bytes,
                                   const google::protobuf::Descriptor& type);
 
-// Serializes a response into `out`, exactly as gRPC does for generated
+// Serializes a response into `out` (replacing what it held, so one buffer
+// can serve every write of a stream), exactly as gRPC does for generated
 // (non-raw) methods. Fails (INTERNAL) only for messages protobuf cannot
 // serialize (over 2 GiB).
 absl::Status SerializeResponse(const google::protobuf::Message& message,

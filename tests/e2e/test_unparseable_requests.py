@@ -208,9 +208,10 @@ class UnparseableRequestsTest(unittest.TestCase):
                                                               body="Mitch, how is ramp time going?")), timeout=10)
         self.assertTrue(report.message_id)
         answers = list(s.ScoreMessages(iter([scoring_pb2.ScoreMessageRequest(
-            request_id="v-0", contact_id="raw-valid", message=scoring_pb2.Draft(body="Mitch, a question?"))]),
-            timeout=10))
-        self.assertEqual([a.request_id for a in answers], ["v-0"])
+            request_id=f"v-{i}", contact_id="raw-valid", message=scoring_pb2.Draft(body=f"Mitch, question {i}?"))
+            for i in range(3)]), timeout=10))
+        self.assertEqual([(a.request_id, a.index) for a in answers], [("v-0", 0), ("v-1", 1), ("v-2", 2)])
+        self.assertTrue(all(a.HasField("report") for a in answers))
         s.RecordOutcome(scoring_pb2.RecordOutcomeRequest(message_id=report.message_id,
                                                          outcome=common_pb2.OUTCOME_MEETING_BOOKED), timeout=5)
         self.assertTrue(s.GetModel(scoring_pb2.GetModelRequest(), timeout=5).rules)

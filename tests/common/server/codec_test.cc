@@ -333,6 +333,20 @@ TEST(SerializeResponseTest, MatchesProtobufSerialization) {
       message.SerializeAsString());
 }
 
+TEST(SerializeResponseTest, ReusesABufferAcrossWritesOfAStream) {
+  grpc::ByteBuffer out;
+  for (int i = 0; i < 3; ++i) {
+    scoring::v1::ScoreMessageRequest message = ScoreRequest();
+    message.set_request_id(std::string(40 + i, 'r'));  // past gRPC's inlining
+    ASSERT_TRUE(SerializeResponse(message, &out).ok());
+    grpc::Slice slice;
+    ASSERT_TRUE(out.DumpToSingleSlice(&slice).ok());
+    EXPECT_EQ(std::string(reinterpret_cast<const char*>(slice.begin()),
+                          slice.size()),
+              message.SerializeAsString());
+  }
+}
+
 TEST(RouteProtobufLogsTest, ProtobufUtf8ErrorBecomesOneJsonLineWithoutContent) {
   log::Init("codec-test", log::Level::kDebug);
   RouteProtobufLogs();

@@ -121,6 +121,8 @@ class ScoreReactor final : public RawBidiReactor<sv1::ScoreMessageRequest,
                          sv1::ScoreMessagesResponse* response) override {
     response->set_request_id(request.request_id());
     response->set_index(index);
+    // Past gRPC's inlined-slice size, as real reports are.
+    response->mutable_report()->set_message_id(std::string(64, 'm'));
     return absl::OkStatus();
   }
 };
@@ -160,6 +162,8 @@ class TypedWatchReactor final : public grpc::ServerWriteReactor<fv1::Feedback> {
       return;
     }
     item_.set_id(absl::StrCat(prefix_, "-", written_++));
+    // Past gRPC's inlined-slice size, as real items are.
+    item_.set_idempotency_key(std::string(64, 'k'));
     StartWrite(&item_);
   }
 
