@@ -341,9 +341,9 @@ TEST(SerializeResponseTest, ReusesABufferAcrossWritesOfAStream) {
     ASSERT_TRUE(SerializeResponse(message, &out).ok());
     grpc::Slice slice;
     ASSERT_TRUE(out.DumpToSingleSlice(&slice).ok());
-    EXPECT_EQ(std::string(reinterpret_cast<const char*>(slice.begin()),
-                          slice.size()),
-              message.SerializeAsString());
+    EXPECT_EQ(
+        std::string(reinterpret_cast<const char*>(slice.begin()), slice.size()),
+        message.SerializeAsString());
   }
 }
 
