@@ -1,11 +1,11 @@
 #include "services/profile/service.h"
 
-#include <exception>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
-#include "common/log/log.h"
 #include "common/server/handler.h"
 #include "common/server/raw_handler.h"
 #include "common/status/macros.h"

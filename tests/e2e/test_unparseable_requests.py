@@ -8,6 +8,7 @@ import json
 import threading
 import time
 import unittest
+import urllib.request
 
 import grpc
 from google.protobuf import timestamp_pb2
@@ -169,6 +170,33 @@ class UnparseableRequestsTest(unittest.TestCase):
         self.assertNotIn(SECRET, e.exception.details())
         self.assertEqual([(a.request_id, a.index) for a in answers], [("ok-0", 0)])
         self.assertTrue(answers[0].HasField("report"))
+
+    # --- reflection and metrics still see every method -------------------------
+
+    def test_reflection_and_metrics_work_for_raw_methods(self):
+        # grpc.reflection.v1alpha by hand (no reflection client here):
+        # list_services (field 7), then file_containing_symbol (field 4).
+        reflect = self.raw("profile-service", "stream_stream",
+                           "/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo")
+        listed = b"".join(reflect(iter([b"\x3a\x00"]), timeout=10))
+        self.assertIn(b"rapport.profile.v1.ProfileService", listed)
+        symbol = b"rapport.profile.v1.ProfileService"
+        described = b"".join(reflect(iter([b"\x22" + bytes([len(symbol)]) + symbol]), timeout=10))
+        for method in (b"UpsertContact", b"ImportContacts", b"GetProfile", b"DeleteContact"):
+            self.assertIn(method, described)
+
+        svc = self.platform["profile-service"]
+
+        def refused():
+            with urllib.request.urlopen(f"http://127.0.0.1:{svc.metrics_port}/metrics", timeout=5) as r:
+                for line in r.read().decode().splitlines():
+                    if (line.startswith("grpc_server_handled_total{") and 'grpc_method="GetProfile"' in line
+                            and 'grpc_code="INVALID_ARGUMENT"' in line):
+                        return float(line.rsplit(" ", 1)[1])
+            return 0.0
+        before = refused()
+        self.assertInvalid(self.raw("profile-service", "unary_unary", PROFILE + "GetProfile"), b"\xff\xff")
+        self.assertTrue(wait_for(lambda: refused() == before + 1, 5), (before, refused()))
 
     # --- logs -----------------------------------------------------------------
 

@@ -214,6 +214,7 @@ Message Decode(const grpc::ByteBuffer& buffer) {
 class RawHandlerTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
+    RouteProtobufLogs();  // as the server bootstrap does
     auto auth = auth::Authenticator::FromJson(
         absl::StrCat(R"({"keys":[{"sha256":")", auth::Sha256Hex(kApiKey),
                      R"(","tenant":"acme","role":"writer"}]})"),
