@@ -20,16 +20,12 @@
 
 namespace rapport::server {
 
-// Calls fn(principal) after authenticating the caller; exceptions become
-// INTERNAL.
+// Calls fn() -> absl::Status; an exception becomes INTERNAL, logged as
+// handler_exception with its what() (never request data).
 template <typename Fn>
-absl::Status Guarded(const grpc::ServerContextBase& ctx,
-                     const auth::Authenticator& auth, absl::string_view rpc,
-                     Fn&& fn) {
+absl::Status Catching(absl::string_view rpc, Fn&& fn) {
   try {
-    absl::StatusOr<auth::Principal> principal = auth.Authenticate(ctx);
-    if (!principal.ok()) return principal.status();
-    return std::forward<Fn>(fn)(*principal);
+    return std::forward<Fn>(fn)();
   } catch (const std::exception& e) {
     log::Error("handler_exception", {{"rpc", rpc}, {"what", e.what()}});
   } catch (...) {
@@ -37,6 +33,19 @@ absl::Status Guarded(const grpc::ServerContextBase& ctx,
   }
   return absl::InternalError(absl::StrCat(
       rpc, " failed on an internal error; it is logged as handler_exception"));
+}
+
+// Calls fn(principal) after authenticating the caller; exceptions become
+// INTERNAL.
+template <typename Fn>
+absl::Status Guarded(const grpc::ServerContextBase& ctx,
+                     const auth::Authenticator& auth, absl::string_view rpc,
+                     Fn&& fn) {
+  return Catching(rpc, [&]() -> absl::Status {
+    absl::StatusOr<auth::Principal> principal = auth.Authenticate(ctx);
+    if (!principal.ok()) return principal.status();
+    return std::forward<Fn>(fn)(*principal);
+  });
 }
 
 // Unary RPC: `fn(const auth::Principal&) -> absl::Status` fills the response.

@@ -16,6 +16,7 @@
 #include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
 #include "common/log/log.h"
+#include "common/server/codec.h"
 #include "common/tls/tls.h"
 
 namespace rapport::server {
@@ -76,6 +77,9 @@ Runtime::Runtime(const config::Config& config) : config_(config) {
 
   const absl::string_view name = config::ServiceName(config_.service);
   log::Init(name, config_.log_level);
+  // protobuf prints its own lines (e.g. on every request with invalid UTF-8)
+  // as free text on stderr; ours are one JSON object per line.
+  RouteProtobufLogs();
 
   auto metrics =
       metrics::Metrics::Start(config_.metrics_addr, name, RAPPORT_VERSION);

@@ -4,12 +4,13 @@
 #include <utility>
 
 #include "common/server/handler.h"
+#include "common/server/raw_handler.h"
 #include "common/status/macros.h"
 
 namespace rapport::feedback {
 namespace {
 
-using server::Unary;
+using server::RawUnary;
 
 std::unique_ptr<redis::Pool> MakeWatchPool(server::Runtime& runtime,
                                            const WatchOptions& options) {
@@ -45,41 +46,53 @@ void FeedbackServiceImpl::Shutdown() {
 }
 
 grpc::ServerUnaryReactor* FeedbackServiceImpl::SubmitFeedback(
-    grpc::CallbackServerContext* ctx, const v1::SubmitFeedbackRequest* request,
-    v1::SubmitFeedbackResponse* response) {
-  return Unary(ctx, auth_, "SubmitFeedback", [&](const auth::Principal& p) {
-    return handler_.SubmitFeedback(p, *request, response);
-  });
+    grpc::CallbackServerContext* ctx, const grpc::ByteBuffer* request,
+    grpc::ByteBuffer* response) {
+  return RawUnary<v1::SubmitFeedbackRequest, v1::SubmitFeedbackResponse>(
+      ctx, request, response, auth_, "SubmitFeedback",
+      [&](const auth::Principal& p, const auto& req, auto* resp) {
+        return handler_.SubmitFeedback(p, req, resp);
+      });
 }
 
 grpc::ServerUnaryReactor* FeedbackServiceImpl::ListFeedback(
-    grpc::CallbackServerContext* ctx, const v1::ListFeedbackRequest* request,
-    v1::ListFeedbackResponse* response) {
-  return Unary(ctx, auth_, "ListFeedback", [&](const auth::Principal& p) {
-    return handler_.ListFeedback(p.tenant, *request, response);
-  });
+    grpc::CallbackServerContext* ctx, const grpc::ByteBuffer* request,
+    grpc::ByteBuffer* response) {
+  return RawUnary<v1::ListFeedbackRequest, v1::ListFeedbackResponse>(
+      ctx, request, response, auth_, "ListFeedback",
+      [&](const auth::Principal& p, const auto& req, auto* resp) {
+        return handler_.ListFeedback(p.tenant, req, resp);
+      });
 }
 
-grpc::ServerWriteReactor<v1::Feedback>* FeedbackServiceImpl::WatchFeedback(
-    grpc::CallbackServerContext* ctx, const v1::WatchFeedbackRequest* request) {
+// The WatchHub's reactors write typed Feedback messages;
+// SerializingWriteReactor serves them over the raw method.
+grpc::ServerWriteReactor<grpc::ByteBuffer>* FeedbackServiceImpl::WatchFeedback(
+    grpc::CallbackServerContext* ctx, const grpc::ByteBuffer* request) {
   WatchStart start;
   const absl::Status status = server::Guarded(
       *ctx, auth_, "WatchFeedback", [&](const auth::Principal& p) {
-        ASSIGN_OR_RETURN(start, handler_.PrepareWatch(p.tenant, *request));
+        v1::WatchFeedbackRequest parsed;
+        RETURN_IF_ERROR(server::ParseRequest(*request, &parsed));
+        ASSIGN_OR_RETURN(start, handler_.PrepareWatch(p.tenant, parsed));
         return absl::OkStatus();
       });
   if (!status.ok()) {
-    return new server::FinishedWriteReactor<v1::Feedback>(ToGrpcStatus(status));
+    return new server::FinishedWriteReactor<grpc::ByteBuffer>(
+        ToGrpcStatus(status));
   }
-  return watch_hub_.Watch(std::move(start));
+  return new server::SerializingWriteReactor<v1::Feedback>(
+      watch_hub_.Watch(std::move(start)));
 }
 
 grpc::ServerUnaryReactor* FeedbackServiceImpl::GetDigest(
-    grpc::CallbackServerContext* ctx, const v1::GetDigestRequest* request,
-    v1::Digest* response) {
-  return Unary(ctx, auth_, "GetDigest", [&](const auth::Principal& p) {
-    return handler_.GetDigest(p.tenant, *request, response);
-  });
+    grpc::CallbackServerContext* ctx, const grpc::ByteBuffer* request,
+    grpc::ByteBuffer* response) {
+  return RawUnary<v1::GetDigestRequest, v1::Digest>(
+      ctx, request, response, auth_, "GetDigest",
+      [&](const auth::Principal& p, const auto& req, auto* resp) {
+        return handler_.GetDigest(p.tenant, req, resp);
+      });
 }
 
 }  // namespace rapport::feedback

@@ -13,10 +13,21 @@
 
 namespace rapport::feedback {
 
+// Every RPC of rapport.feedback.v1.FeedbackService as a raw (ByteBuffer)
+// callback method: requests are parsed by server::ParseRequest so one that
+// does not parse is answered INVALID_ARGUMENT naming the field
+// (common/server/codec.h says why gRPC's own parsing cannot be used).
+using RawFeedbackService =
+    v1::FeedbackService::WithRawCallbackMethod_SubmitFeedback<
+        v1::FeedbackService::WithRawCallbackMethod_ListFeedback<
+            v1::FeedbackService::WithRawCallbackMethod_WatchFeedback<
+                v1::FeedbackService::WithRawCallbackMethod_GetDigest<
+                    v1::FeedbackService::Service>>>>;
+
 // gRPC adapter of rapport.feedback.v1.FeedbackService (see
 // protos/rapport/feedback/v1/feedback.proto): authenticates each call and
 // hands it to FeedbackHandler; WatchFeedback streams through the WatchHub.
-class FeedbackServiceImpl final : public v1::FeedbackService::CallbackService {
+class FeedbackServiceImpl final : public RawFeedbackService {
  public:
   FeedbackServiceImpl(server::Runtime& runtime,
                       std::shared_ptr<const respect::RespectChecker> checker,
@@ -24,19 +35,18 @@ class FeedbackServiceImpl final : public v1::FeedbackService::CallbackService {
                       WatchOptions watch_options = {});
   ~FeedbackServiceImpl() override;
 
-  grpc::ServerUnaryReactor* SubmitFeedback(
+  grpc::ServerUnaryReactor* SubmitFeedback(grpc::CallbackServerContext* ctx,
+                                           const grpc::ByteBuffer* request,
+                                           grpc::ByteBuffer* response) override;
+  grpc::ServerUnaryReactor* ListFeedback(grpc::CallbackServerContext* ctx,
+                                         const grpc::ByteBuffer* request,
+                                         grpc::ByteBuffer* response) override;
+  grpc::ServerWriteReactor<grpc::ByteBuffer>* WatchFeedback(
       grpc::CallbackServerContext* ctx,
-      const v1::SubmitFeedbackRequest* request,
-      v1::SubmitFeedbackResponse* response) override;
-  grpc::ServerUnaryReactor* ListFeedback(
-      grpc::CallbackServerContext* ctx, const v1::ListFeedbackRequest* request,
-      v1::ListFeedbackResponse* response) override;
-  grpc::ServerWriteReactor<v1::Feedback>* WatchFeedback(
-      grpc::CallbackServerContext* ctx,
-      const v1::WatchFeedbackRequest* request) override;
+      const grpc::ByteBuffer* request) override;
   grpc::ServerUnaryReactor* GetDigest(grpc::CallbackServerContext* ctx,
-                                      const v1::GetDigestRequest* request,
-                                      v1::Digest* response) override;
+                                      const grpc::ByteBuffer* request,
+                                      grpc::ByteBuffer* response) override;
 
   // Ends every WatchFeedback stream (UNAVAILABLE) and refuses new ones; for
   // the drain on SIGTERM.

@@ -52,6 +52,7 @@ absl::StatusOr<std::optional<StoredProfile>> ParseProfileReply(
     return Corrupt("derivation time");
   }
   out.derived_at = absl::FromUnixMicros(micros);
+  out.serialized = e[0].str();
   return out;
 }
 

@@ -40,6 +40,8 @@ namespace rapport::profile {
 struct StoredProfile {
   v1::Profile profile;
   absl::Time derived_at;
+  // `profile` as stored (the bytes GetProfile answers).
+  std::string serialized;
 };
 
 // The HMGET that reads a stored profile, and the parse of its reply

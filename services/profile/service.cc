@@ -1,19 +1,20 @@
 #include "services/profile/service.h"
 
-#include <exception>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
-#include "common/log/log.h"
 #include "common/server/handler.h"
+#include "common/server/raw_handler.h"
 #include "common/status/macros.h"
 #include "services/profile/model/validate.h"
 
 namespace rapport::profile {
 namespace {
 
-using server::Unary;
+using server::RawUnary;
 
 // ImportContacts: at most this many contacts in one stream.
 constexpr int64_t kMaxImportContacts = 100'000;
@@ -25,60 +26,46 @@ absl::Status RequireWrite(const auth::Principal& principal) {
                    "\" may only read; use a key with role writer or admin"));
 }
 
-// Reads ImportContacts messages one at a time and stores each before asking
-// for the next, so a fast client cannot make the server buffer without
-// bound; one bad row is reported in the response, never fails the stream.
+// ImportContacts: each message is stored before the next is read
+// (server::RawReadReactor), so a fast client cannot make the server buffer
+// without bound; one bad row is reported in the response, never fails the
+// stream. A message that does not parse fails it, naming the message.
 class ImportReactor final
-    : public grpc::ServerReadReactor<v1::ImportContactsRequest> {
+    : public server::RawReadReactor<v1::ImportContactsRequest,
+                                    v1::ImportContactsResponse> {
  public:
   ImportReactor(ProfileHandler& handler, std::string tenant,
-                v1::ImportContactsResponse* response)
-      : handler_(handler), tenant_(std::move(tenant)), response_(response) {
-    StartRead(&request_);
+                grpc::ByteBuffer* response)
+      : RawReadReactor("ImportContacts", response),
+        handler_(handler),
+        tenant_(std::move(tenant)) {
+    StartReading();
   }
-
-  void OnReadDone(bool ok) override {
-    if (!ok) {  // the client closed its side: the import is complete
-      Finish(grpc::Status::OK);
-      return;
-    }
-    const absl::Status status = Process();
-    if (!status.ok()) {
-      Finish(ToGrpcStatus(status));
-      return;
-    }
-    request_.Clear();
-    StartRead(&request_);
-  }
-
-  void OnDone() override { delete this; }
 
  private:
-  absl::Status Process() {
-    if (next_index_ + request_.contacts_size() > kMaxImportContacts) {
+  absl::Status OnMessage(int64_t /*index*/,
+                         const v1::ImportContactsRequest& request) override {
+    if (next_contact_ + request.contacts_size() > kMaxImportContacts) {
       return absl::ResourceExhaustedError(absl::StrCat(
           "contacts: one ImportContacts stream takes at most ",
           kMaxImportContacts, " contacts; split the import into several"));
     }
-    try {
-      absl::Status status =
-          handler_.ImportBatch(tenant_, request_, next_index_, response_);
-      next_index_ += request_.contacts_size();
-      return status;
-    } catch (const std::exception& e) {
-      log::Error("handler_exception",
-                 {{"rpc", "ImportContacts"}, {"what", e.what()}});
-      return absl::InternalError(
-          "ImportContacts failed on an internal error; it is logged as "
-          "handler_exception");
-    }
+    absl::Status status =
+        handler_.ImportBatch(tenant_, request, next_contact_, &summary_);
+    next_contact_ += request.contacts_size();
+    return status;
+  }
+
+  absl::Status OnReadsDone(int64_t /*count*/,
+                           v1::ImportContactsResponse* response) override {
+    *response = std::move(summary_);
+    return absl::OkStatus();
   }
 
   ProfileHandler& handler_;
   const std::string tenant_;
-  v1::ImportContactsResponse* response_;
-  v1::ImportContactsRequest request_;
-  int64_t next_index_ = 0;
+  v1::ImportContactsResponse summary_;
+  int64_t next_contact_ = 0;  // stream-wide index of the next contact
 };
 
 }  // namespace
@@ -134,17 +121,18 @@ ProfileServiceImpl::ProfileServiceImpl(server::Runtime& runtime,
 }
 
 grpc::ServerUnaryReactor* ProfileServiceImpl::UpsertContact(
-    grpc::CallbackServerContext* ctx, const v1::UpsertContactRequest* request,
-    v1::UpsertContactResponse* response) {
-  return Unary(ctx, auth_, "UpsertContact", [&](const auth::Principal& p) {
-    RETURN_IF_ERROR(RequireWrite(p));
-    return handler_.UpsertContact(p.tenant, *request, response);
-  });
+    grpc::CallbackServerContext* ctx, const grpc::ByteBuffer* request,
+    grpc::ByteBuffer* response) {
+  return RawUnary<v1::UpsertContactRequest, v1::UpsertContactResponse>(
+      ctx, request, response, auth_, "UpsertContact",
+      [&](const auth::Principal& p, const auto& req, auto* resp) {
+        RETURN_IF_ERROR(RequireWrite(p));
+        return handler_.UpsertContact(p.tenant, req, resp);
+      });
 }
 
-grpc::ServerReadReactor<v1::ImportContactsRequest>*
-ProfileServiceImpl::ImportContacts(grpc::CallbackServerContext* ctx,
-                                   v1::ImportContactsResponse* response) {
+grpc::ServerReadReactor<grpc::ByteBuffer>* ProfileServiceImpl::ImportContacts(
+    grpc::CallbackServerContext* ctx, grpc::ByteBuffer* response) {
   std::string tenant;
   const absl::Status status = server::Guarded(*ctx, auth_, "ImportContacts",
                                               [&](const auth::Principal& p) {
@@ -152,7 +140,7 @@ ProfileServiceImpl::ImportContacts(grpc::CallbackServerContext* ctx,
                                                 return RequireWrite(p);
                                               });
   if (!status.ok()) {
-    return new server::FinishedReadReactor<v1::ImportContactsRequest>(
+    return new server::FinishedReadReactor<grpc::ByteBuffer>(
         ToGrpcStatus(status));
   }
   return new ImportReactor(handler_, std::move(tenant), response);
@@ -163,60 +151,64 @@ ProfileServiceImpl::ImportContacts(grpc::CallbackServerContext* ctx,
 // its I/O thread, so no gRPC callback thread ever waits on Redis (DESIGN.md
 // "Performance notes"). A stale profile is re-derived on the refresh workers.
 grpc::ServerUnaryReactor* ProfileServiceImpl::GetProfile(
-    grpc::CallbackServerContext* ctx, const v1::GetProfileRequest* request,
-    v1::Profile* response) {
+    grpc::CallbackServerContext* ctx, const grpc::ByteBuffer* request,
+    grpc::ByteBuffer* response) {
   grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
   std::string tenant;
+  std::string contact_id;
   const absl::Status status =
       server::Guarded(*ctx, auth_, "GetProfile", [&](const auth::Principal& p) {
         tenant = p.tenant;
-        return model::ValidateId("contact_id", request->contact_id());
+        v1::GetProfileRequest parsed;
+        RETURN_IF_ERROR(server::ParseRequest(*request, &parsed));
+        contact_id = std::move(*parsed.mutable_contact_id());
+        return model::ValidateId("contact_id", contact_id);
       });
   if (!status.ok()) {
     reactor->Finish(ToGrpcStatus(status));
     return reactor;
   }
   reader_.Read(
-      tenant, request->contact_id(),
-      [this, reactor, request, response,
-       tenant](ProfileReader::Result stored) mutable {
+      tenant, contact_id,
+      [this, reactor, response, tenant,
+       contact_id](ProfileReader::Result stored) mutable {
         if (!stored.ok()) {
           reactor->Finish(ToGrpcStatus(stored.status()));
           return;
         }
         if (*stored == nullptr) {
-          reactor->Finish(ToGrpcStatus(absl::NotFoundError(absl::StrCat(
-              "contact_id: no contact \"", absl::CEscape(request->contact_id()),
-              "\" in this tenant"))));
+          reactor->Finish(ToGrpcStatus(absl::NotFoundError(
+              absl::StrCat("contact_id: no contact \"",
+                           absl::CEscape(contact_id), "\" in this tenant"))));
           return;
         }
         if (handler_.IsFresh(**stored)) {
-          *response = (*stored)->profile;
+          // The stored bytes are the answer: no re-serialization.
+          grpc::Slice bytes((*stored)->serialized);
+          *response = grpc::ByteBuffer(&bytes, 1);
           reactor->Finish(grpc::Status::OK);
           return;
         }
-        Refresh(reactor, tenant, request, response, **stored);
+        Refresh(reactor, std::move(tenant), std::move(contact_id), response,
+                **stored);
       });
   return reactor;
 }
 
 void ProfileServiceImpl::Refresh(grpc::ServerUnaryReactor* reactor,
-                                 std::string tenant,
-                                 const v1::GetProfileRequest* request,
-                                 v1::Profile* response, StoredProfile stale) {
-  auto refresh = [this, reactor, request, response, tenant = std::move(tenant),
+                                 std::string tenant, std::string contact_id,
+                                 grpc::ByteBuffer* response,
+                                 StoredProfile stale) {
+  auto refresh = [this, reactor, response, tenant = std::move(tenant),
+                  contact_id = std::move(contact_id),
                   s = std::move(stale)]() mutable {
-    absl::Status st;
-    try {
-      st = handler_.RefreshProfile(tenant, request->contact_id(), std::move(s),
-                                   response);
-    } catch (const std::exception& e) {
-      log::Error("handler_exception",
-                 {{"rpc", "GetProfile"}, {"what", e.what()}});
-      st = absl::InternalError(
-          "GetProfile failed on an internal error; it is logged as "
-          "handler_exception");
-    }
+    const absl::Status st =
+        server::Catching("GetProfile", [&]() -> absl::Status {
+          v1::Profile profile;
+          RETURN_IF_ERROR(handler_.RefreshProfile(tenant, contact_id,
+                                                  std::move(s), &profile));
+          return server::SerializeResponse(profile, response);
+        });
     reactor->Finish(ToGrpcStatus(st));
   };
   if (!refreshes_.Submit(std::move(refresh))) {
@@ -227,39 +219,46 @@ void ProfileServiceImpl::Refresh(grpc::ServerUnaryReactor* reactor,
 }
 
 grpc::ServerUnaryReactor* ProfileServiceImpl::RecordInteraction(
-    grpc::CallbackServerContext* ctx,
-    const v1::RecordInteractionRequest* request,
-    v1::RecordInteractionResponse* response) {
-  return Unary(ctx, auth_, "RecordInteraction", [&](const auth::Principal& p) {
-    RETURN_IF_ERROR(RequireWrite(p));
-    return handler_.RecordInteraction(p.tenant, *request, response);
-  });
+    grpc::CallbackServerContext* ctx, const grpc::ByteBuffer* request,
+    grpc::ByteBuffer* response) {
+  return RawUnary<v1::RecordInteractionRequest, v1::RecordInteractionResponse>(
+      ctx, request, response, auth_, "RecordInteraction",
+      [&](const auth::Principal& p, const auto& req, auto* resp) {
+        RETURN_IF_ERROR(RequireWrite(p));
+        return handler_.RecordInteraction(p.tenant, req, resp);
+      });
 }
 
 grpc::ServerUnaryReactor* ProfileServiceImpl::RecordInsight(
-    grpc::CallbackServerContext* ctx, const v1::RecordInsightRequest* request,
-    v1::RecordInsightResponse* response) {
-  return Unary(ctx, auth_, "RecordInsight", [&](const auth::Principal& p) {
-    RETURN_IF_ERROR(RequireWrite(p));
-    return handler_.RecordInsight(p.tenant, *request, response);
-  });
+    grpc::CallbackServerContext* ctx, const grpc::ByteBuffer* request,
+    grpc::ByteBuffer* response) {
+  return RawUnary<v1::RecordInsightRequest, v1::RecordInsightResponse>(
+      ctx, request, response, auth_, "RecordInsight",
+      [&](const auth::Principal& p, const auto& req, auto* resp) {
+        RETURN_IF_ERROR(RequireWrite(p));
+        return handler_.RecordInsight(p.tenant, req, resp);
+      });
 }
 
 grpc::ServerUnaryReactor* ProfileServiceImpl::ListProfiles(
-    grpc::CallbackServerContext* ctx, const v1::ListProfilesRequest* request,
-    v1::ListProfilesResponse* response) {
-  return Unary(ctx, auth_, "ListProfiles", [&](const auth::Principal& p) {
-    return handler_.ListProfiles(p.tenant, *request, response);
-  });
+    grpc::CallbackServerContext* ctx, const grpc::ByteBuffer* request,
+    grpc::ByteBuffer* response) {
+  return RawUnary<v1::ListProfilesRequest, v1::ListProfilesResponse>(
+      ctx, request, response, auth_, "ListProfiles",
+      [&](const auth::Principal& p, const auto& req, auto* resp) {
+        return handler_.ListProfiles(p.tenant, req, resp);
+      });
 }
 
 grpc::ServerUnaryReactor* ProfileServiceImpl::DeleteContact(
-    grpc::CallbackServerContext* ctx, const v1::DeleteContactRequest* request,
-    v1::DeleteContactResponse* response) {
-  return Unary(ctx, auth_, "DeleteContact", [&](const auth::Principal& p) {
-    RETURN_IF_ERROR(RequireWrite(p));
-    return handler_.DeleteContact(p.tenant, *request, response);
-  });
+    grpc::CallbackServerContext* ctx, const grpc::ByteBuffer* request,
+    grpc::ByteBuffer* response) {
+  return RawUnary<v1::DeleteContactRequest, v1::DeleteContactResponse>(
+      ctx, request, response, auth_, "DeleteContact",
+      [&](const auth::Principal& p, const auto& req, auto* resp) {
+        RETURN_IF_ERROR(RequireWrite(p));
+        return handler_.DeleteContact(p.tenant, req, resp);
+      });
 }
 
 }  // namespace rapport::profile

@@ -35,40 +35,54 @@ class WorkQueue {
   std::vector<std::thread> threads_;
 };
 
-// gRPC adapter of rapport.profile.v1.ProfileService: authenticates, checks
-// the caller's role, then hands each call to ProfileHandler. The RPCs are
-// specified in protos/rapport/profile/v1/profile.proto.
-class ProfileServiceImpl final : public v1::ProfileService::CallbackService {
+// Every RPC of rapport.profile.v1.ProfileService as a raw (ByteBuffer)
+// callback method: requests are parsed by server::ParseRequest so one that
+// does not parse is answered INVALID_ARGUMENT naming the field
+// (common/server/codec.h says why gRPC's own parsing cannot be used).
+using RawProfileService =
+    v1::ProfileService::WithRawCallbackMethod_UpsertContact<
+        v1::ProfileService::WithRawCallbackMethod_ImportContacts<
+            v1::ProfileService::WithRawCallbackMethod_GetProfile<
+                v1::ProfileService::WithRawCallbackMethod_RecordInteraction<
+                    v1::ProfileService::WithRawCallbackMethod_RecordInsight<
+                        v1::ProfileService::WithRawCallbackMethod_ListProfiles<
+                            v1::ProfileService::
+                                WithRawCallbackMethod_DeleteContact<
+                                    v1::ProfileService::Service>>>>>>>;
+
+// gRPC adapter of rapport.profile.v1.ProfileService: authenticates, parses
+// the request, checks the caller's role, then hands each call to
+// ProfileHandler. The RPCs are specified in
+// protos/rapport/profile/v1/profile.proto.
+class ProfileServiceImpl final : public RawProfileService {
  public:
   ProfileServiceImpl(server::Runtime& runtime, HandlerOptions options = {});
 
-  grpc::ServerUnaryReactor* UpsertContact(
-      grpc::CallbackServerContext* ctx, const v1::UpsertContactRequest* request,
-      v1::UpsertContactResponse* response) override;
-  grpc::ServerReadReactor<v1::ImportContactsRequest>* ImportContacts(
-      grpc::CallbackServerContext* ctx,
-      v1::ImportContactsResponse* response) override;
+  grpc::ServerUnaryReactor* UpsertContact(grpc::CallbackServerContext* ctx,
+                                          const grpc::ByteBuffer* request,
+                                          grpc::ByteBuffer* response) override;
+  grpc::ServerReadReactor<grpc::ByteBuffer>* ImportContacts(
+      grpc::CallbackServerContext* ctx, grpc::ByteBuffer* response) override;
   grpc::ServerUnaryReactor* GetProfile(grpc::CallbackServerContext* ctx,
-                                       const v1::GetProfileRequest* request,
-                                       v1::Profile* response) override;
+                                       const grpc::ByteBuffer* request,
+                                       grpc::ByteBuffer* response) override;
   grpc::ServerUnaryReactor* RecordInteraction(
-      grpc::CallbackServerContext* ctx,
-      const v1::RecordInteractionRequest* request,
-      v1::RecordInteractionResponse* response) override;
-  grpc::ServerUnaryReactor* RecordInsight(
-      grpc::CallbackServerContext* ctx, const v1::RecordInsightRequest* request,
-      v1::RecordInsightResponse* response) override;
-  grpc::ServerUnaryReactor* ListProfiles(
-      grpc::CallbackServerContext* ctx, const v1::ListProfilesRequest* request,
-      v1::ListProfilesResponse* response) override;
-  grpc::ServerUnaryReactor* DeleteContact(
-      grpc::CallbackServerContext* ctx, const v1::DeleteContactRequest* request,
-      v1::DeleteContactResponse* response) override;
+      grpc::CallbackServerContext* ctx, const grpc::ByteBuffer* request,
+      grpc::ByteBuffer* response) override;
+  grpc::ServerUnaryReactor* RecordInsight(grpc::CallbackServerContext* ctx,
+                                          const grpc::ByteBuffer* request,
+                                          grpc::ByteBuffer* response) override;
+  grpc::ServerUnaryReactor* ListProfiles(grpc::CallbackServerContext* ctx,
+                                         const grpc::ByteBuffer* request,
+                                         grpc::ByteBuffer* response) override;
+  grpc::ServerUnaryReactor* DeleteContact(grpc::CallbackServerContext* ctx,
+                                          const grpc::ByteBuffer* request,
+                                          grpc::ByteBuffer* response) override;
 
  private:
   // Re-derives a stale profile on the refresh workers, then answers.
   void Refresh(grpc::ServerUnaryReactor* reactor, std::string tenant,
-               const v1::GetProfileRequest* request, v1::Profile* response,
+               std::string contact_id, grpc::ByteBuffer* response,
                StoredProfile stale);
 
   const auth::Authenticator& auth_;

@@ -1,18 +1,23 @@
 #include "services/scoring/service.h"
 
-#include <exception>
+#include <deque>
+#include <memory>
+#include <optional>
 #include <string>
 #include <utility>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/strings/str_cat.h"
-#include "common/log/log.h"
+#include "absl/synchronization/mutex.h"
+#include "common/server/codec.h"
 #include "common/server/handler.h"
+#include "common/server/raw_handler.h"
 #include "common/status/macros.h"
 
 namespace rapport::scoring {
 namespace {
 
-using server::Unary;
+using server::RawUnary;
 
 absl::Status RequireWrite(const auth::Principal& principal) {
   if (principal.CanWrite()) return absl::OkStatus();
@@ -21,60 +26,159 @@ absl::Status RequireWrite(const auth::Principal& principal) {
       "\" may only read; use a key with role writer, admin or service"));
 }
 
-// ScoreMessages: one request at a time. The next request is read only after
-// the previous answer has been written, so a client that stops reading
-// stops the server from reading too (HTTP/2 flow control then holds it
-// back): memory per stream stays bounded whatever the client does. One bad
-// item is answered with an ItemError and the stream goes on.
+// ScoreMessages: up to kWindow items of one stream are scored at once
+// (their Redis round trips share batches), and answers are written one at a
+// time in the order the requests came. Reading stops while kWindow items
+// wait to be answered, so a client that stops reading stops the server from
+// reading too (HTTP/2 flow control then holds it back): memory per stream
+// stays bounded whatever the client does. An item the handler refuses is
+// answered with an ItemError and the stream goes on; a message that does
+// not parse at all (its request_id unknown) ends the stream with
+// INVALID_ARGUMENT naming it, once every earlier item is answered.
 class ScoreStreamReactor final
-    : public grpc::ServerBidiReactor<v1::ScoreMessageRequest,
-                                     v1::ScoreMessagesResponse> {
+    : public grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer> {
  public:
+  // Items read and not yet answered, per stream.
+  static constexpr size_t kWindow = 32;
+
   ScoreStreamReactor(ScoringHandler& handler, std::string tenant)
       : handler_(handler), tenant_(std::move(tenant)) {
-    StartRead(&request_);
+    StartRead(&in_);
   }
 
   void OnReadDone(bool ok) override {
     if (!ok) {  // the client finished sending
-      Finish(grpc::Status::OK);
+      Update([&] {
+        reading_ = false;
+        reads_done_ = true;
+      });
       return;
     }
-    response_.Clear();
-    response_.set_request_id(request_.request_id());
-    response_.set_index(index_++);
-    // The answer may come inline or on another thread; either way it is
-    // written before the next request is read.
-    handler_.ScoreMessage(tenant_, request_, response_.mutable_report(),
-                          [this](absl::Status status) {
-                            if (!status.ok()) {
-                              response_.clear_report();
-                              response_.mutable_error()->set_code(
-                                  static_cast<int>(status.code()));
-                              response_.mutable_error()->set_message(
-                                  std::string(status.message()));
-                            }
-                            StartWrite(&response_);
-                          });
+    auto item = std::make_unique<Item>();
+    const int64_t index = next_index_++;
+    const absl::Status parsed =
+        server::ParseStreamRequest(in_, index, &item->request);
+    in_.Clear();
+    if (!parsed.ok()) {
+      Update([&] {
+        reading_ = false;
+        // Every earlier item is answered first.
+        End(ToGrpcStatus(parsed), /*drain=*/true);
+      });
+      return;
+    }
+    item->response.set_request_id(item->request.request_id());
+    item->response.set_index(index);
+    Item* raw = item.get();
+    Update([&] {
+      reading_ = false;
+      items_.push_back(std::move(item));
+      ++scoring_;
+    });
+    // May answer inline, or later on a Redis I/O or gRPC client thread.
+    handler_.ScoreMessage(
+        tenant_, raw->request, raw->response.mutable_report(),
+        [this, raw](absl::Status status) { Scored(raw, std::move(status)); });
   }
 
   void OnWriteDone(bool ok) override {
-    if (!ok) {  // the client went away
-      Finish(grpc::Status(grpc::StatusCode::CANCELLED, "stream closed"));
-      return;
-    }
-    request_.Clear();
-    StartRead(&request_);
+    Update([&] {
+      writing_ = false;
+      items_.pop_front();
+      // The client went away: nothing more is read or written.
+      if (!ok) {
+        End(grpc::Status(grpc::StatusCode::CANCELLED, "stream closed"),
+            /*drain=*/false);
+      }
+    });
   }
 
   void OnDone() override { delete this; }
 
  private:
+  struct Item {
+    v1::ScoreMessageRequest request;
+    v1::ScoreMessagesResponse response;
+    grpc::ByteBuffer out;
+    bool answered = false;
+  };
+
+  void Scored(Item* item, absl::Status status) {
+    if (!status.ok()) {
+      item->response.clear_report();
+      item->response.mutable_error()->set_code(static_cast<int>(status.code()));
+      item->response.mutable_error()->set_message(
+          std::string(status.message()));
+    }
+    const absl::Status serialized =
+        server::SerializeResponse(item->response, &item->out);
+    Update([&] {
+      item->answered = true;
+      --scoring_;
+      if (!serialized.ok()) End(ToGrpcStatus(serialized), /*drain=*/false);
+    });
+  }
+
+  // Stops reading; the stream ends with `status` once nothing is being
+  // scored or written, and, with `drain`, once the items already read are
+  // answered.
+  void End(grpc::Status status, bool drain) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    reads_done_ = true;
+    if (end_.ok()) {
+      end_ = std::move(status);
+      drain_ = drain;
+    }
+  }
+
+  // Applies `change` under mu_, then starts what can start now, after mu_
+  // is released (gRPC is never called under it): the next write (answers go
+  // out in request order), the next read (while the window has room), or
+  // the end of the stream (when nothing is read, scored or written).
+  template <typename Fn>
+  void Update(Fn change) {
+    grpc::ByteBuffer* write = nullptr;
+    bool read = false;
+    std::optional<grpc::Status> finish;
+    {
+      absl::MutexLock lock(&mu_);
+      change();
+      if (finished_) return;
+      const bool answering = end_.ok() || drain_;
+      if (!writing_ && answering && !items_.empty() &&
+          items_.front()->answered) {
+        writing_ = true;
+        write = &items_.front()->out;
+      }
+      if (!reads_done_ && !reading_ && items_.size() < kWindow) {
+        reading_ = true;
+        read = true;
+      }
+      // A read still pending after an error is cancelled by Finish.
+      if (reads_done_ && !writing_ && scoring_ == 0 &&
+          (items_.empty() || !answering)) {
+        finished_ = true;
+        finish = end_;
+      }
+    }
+    if (write != nullptr) StartWrite(write);
+    if (read) StartRead(&in_);
+    if (finish.has_value()) Finish(*finish);
+  }
+
   ScoringHandler& handler_;
   const std::string tenant_;
-  v1::ScoreMessageRequest request_;
-  v1::ScoreMessagesResponse response_;
-  int64_t index_ = 0;
+  grpc::ByteBuffer in_;     // the read in progress (one at a time)
+  int64_t next_index_ = 0;  // OnReadDone only
+
+  absl::Mutex mu_;
+  std::deque<std::unique_ptr<Item>> items_ ABSL_GUARDED_BY(mu_);
+  size_t scoring_ ABSL_GUARDED_BY(mu_) = 0;   // handler calls not yet back
+  bool reading_ ABSL_GUARDED_BY(mu_) = true;  // the constructor's read
+  bool writing_ ABSL_GUARDED_BY(mu_) = false;
+  bool reads_done_ ABSL_GUARDED_BY(mu_) = false;
+  bool finished_ ABSL_GUARDED_BY(mu_) = false;
+  grpc::Status end_ ABSL_GUARDED_BY(mu_);  // how the stream ends
+  bool drain_ ABSL_GUARDED_BY(mu_) = true;
 };
 
 }  // namespace
@@ -84,28 +188,39 @@ ScoringServiceImpl::ScoringServiceImpl(const auth::Authenticator& auth,
     : auth_(auth), handler_(handler) {}
 
 grpc::ServerUnaryReactor* ScoringServiceImpl::ScoreMessage(
-    grpc::CallbackServerContext* ctx, const v1::ScoreMessageRequest* request,
-    v1::ScoreReport* response) {
+    grpc::CallbackServerContext* ctx, const grpc::ByteBuffer* request,
+    grpc::ByteBuffer* response) {
   grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
+  // Request and report live until the handler answers, which may be on
+  // another thread.
+  struct Call {
+    v1::ScoreMessageRequest request;
+    v1::ScoreReport report;
+  };
+  auto call = std::make_unique<Call>();
   std::string tenant;
-  const absl::Status status = server::Guarded(*ctx, auth_, "ScoreMessage",
-                                              [&](const auth::Principal& p) {
-                                                tenant = p.tenant;
-                                                return absl::OkStatus();
-                                              });
+  const absl::Status status = server::Guarded(
+      *ctx, auth_, "ScoreMessage", [&](const auth::Principal& p) {
+        tenant = p.tenant;
+        return server::ParseRequest(*request, &call->request);
+      });
   if (!status.ok()) {
     reactor->Finish(ToGrpcStatus(status));
     return reactor;
   }
+  Call* raw = call.get();
   // Answered inline when everything is in memory, else from the thread that
   // completes the last Redis (or profile-service) call.
   handler_.ScoreMessage(
-      tenant, *request, response,
-      [reactor](absl::Status done) { reactor->Finish(ToGrpcStatus(done)); });
+      tenant, raw->request, &raw->report,
+      [reactor, response, call = std::move(call)](absl::Status done) {
+        if (done.ok()) done = server::SerializeResponse(call->report, response);
+        reactor->Finish(ToGrpcStatus(done));
+      });
   return reactor;
 }
 
-grpc::ServerBidiReactor<v1::ScoreMessageRequest, v1::ScoreMessagesResponse>*
+grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer>*
 ScoringServiceImpl::ScoreMessages(grpc::CallbackServerContext* ctx) {
   std::string tenant;
   const absl::Status status = server::Guarded(*ctx, auth_, "ScoreMessages",
@@ -114,28 +229,31 @@ ScoringServiceImpl::ScoreMessages(grpc::CallbackServerContext* ctx) {
                                                 return absl::OkStatus();
                                               });
   if (!status.ok()) {
-    return new server::FinishedBidiReactor<v1::ScoreMessageRequest,
-                                           v1::ScoreMessagesResponse>(
+    return new server::FinishedBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer>(
         ToGrpcStatus(status));
   }
   return new ScoreStreamReactor(handler_, std::move(tenant));
 }
 
 grpc::ServerUnaryReactor* ScoringServiceImpl::RecordOutcome(
-    grpc::CallbackServerContext* ctx, const v1::RecordOutcomeRequest* request,
-    v1::RecordOutcomeResponse* response) {
-  return Unary(ctx, auth_, "RecordOutcome", [&](const auth::Principal& p) {
-    RETURN_IF_ERROR(RequireWrite(p));
-    return handler_.RecordOutcome(p.tenant, *request, response);
-  });
+    grpc::CallbackServerContext* ctx, const grpc::ByteBuffer* request,
+    grpc::ByteBuffer* response) {
+  return RawUnary<v1::RecordOutcomeRequest, v1::RecordOutcomeResponse>(
+      ctx, request, response, auth_, "RecordOutcome",
+      [&](const auth::Principal& p, const auto& req, auto* resp) {
+        RETURN_IF_ERROR(RequireWrite(p));
+        return handler_.RecordOutcome(p.tenant, req, resp);
+      });
 }
 
 grpc::ServerUnaryReactor* ScoringServiceImpl::GetModel(
-    grpc::CallbackServerContext* ctx, const v1::GetModelRequest* request,
-    v1::Model* response) {
-  return Unary(ctx, auth_, "GetModel", [&](const auth::Principal& p) {
-    return handler_.GetModel(p.tenant, *request, response);
-  });
+    grpc::CallbackServerContext* ctx, const grpc::ByteBuffer* request,
+    grpc::ByteBuffer* response) {
+  return RawUnary<v1::GetModelRequest, v1::Model>(
+      ctx, request, response, auth_, "GetModel",
+      [&](const auth::Principal& p, const auto& req, auto* resp) {
+        return handler_.GetModel(p.tenant, req, resp);
+      });
 }
 
 }  // namespace rapport::scoring

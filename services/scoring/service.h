@@ -10,23 +10,34 @@
 
 namespace rapport::scoring {
 
+// Every RPC of rapport.scoring.v1.ScoringService as a raw (ByteBuffer)
+// callback method: requests are parsed by server::ParseRequest so one that
+// does not parse is answered INVALID_ARGUMENT naming the field
+// (common/server/codec.h says why gRPC's own parsing cannot be used).
+using RawScoringService =
+    v1::ScoringService::WithRawCallbackMethod_ScoreMessage<
+        v1::ScoringService::WithRawCallbackMethod_ScoreMessages<
+            v1::ScoringService::WithRawCallbackMethod_RecordOutcome<
+                v1::ScoringService::WithRawCallbackMethod_GetModel<
+                    v1::ScoringService::Service>>>>;
+
 // gRPC adapter of rapport.scoring.v1.ScoringService (see
 // protos/rapport/scoring/v1/scoring.proto).
-class ScoringServiceImpl final : public v1::ScoringService::CallbackService {
+class ScoringServiceImpl final : public RawScoringService {
  public:
   ScoringServiceImpl(const auth::Authenticator& auth, ScoringHandler& handler);
 
   grpc::ServerUnaryReactor* ScoreMessage(grpc::CallbackServerContext* ctx,
-                                         const v1::ScoreMessageRequest* request,
-                                         v1::ScoreReport* response) override;
-  grpc::ServerBidiReactor<v1::ScoreMessageRequest, v1::ScoreMessagesResponse>*
-  ScoreMessages(grpc::CallbackServerContext* ctx) override;
-  grpc::ServerUnaryReactor* RecordOutcome(
-      grpc::CallbackServerContext* ctx, const v1::RecordOutcomeRequest* request,
-      v1::RecordOutcomeResponse* response) override;
+                                         const grpc::ByteBuffer* request,
+                                         grpc::ByteBuffer* response) override;
+  grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer>* ScoreMessages(
+      grpc::CallbackServerContext* ctx) override;
+  grpc::ServerUnaryReactor* RecordOutcome(grpc::CallbackServerContext* ctx,
+                                          const grpc::ByteBuffer* request,
+                                          grpc::ByteBuffer* response) override;
   grpc::ServerUnaryReactor* GetModel(grpc::CallbackServerContext* ctx,
-                                     const v1::GetModelRequest* request,
-                                     v1::Model* response) override;
+                                     const grpc::ByteBuffer* request,
+                                     grpc::ByteBuffer* response) override;
 
  private:
   const auth::Authenticator& auth_;
