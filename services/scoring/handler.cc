@@ -164,12 +164,19 @@ ScoringMetrics::ScoringMetrics(prometheus::Registry& registry)
                     .Help("Findings reported, by rule id")
                     .Register(registry)) {}
 
-void ScoringMetrics::CountFinding(const std::string& rule_id) {
+void ScoringMetrics::CountFinding(absl::string_view rule_id) {
   prometheus::Counter* counter = nullptr;
   {
+    absl::ReaderMutexLock lock(&mu_);
+    auto it = by_rule_.find(rule_id);
+    if (it != by_rule_.end()) counter = it->second;
+  }
+  if (counter == nullptr) {
     absl::MutexLock lock(&mu_);
     auto [it, inserted] = by_rule_.try_emplace(rule_id, nullptr);
-    if (inserted) it->second = &findings_.Add({{"rule_id", rule_id}});
+    if (inserted) {
+      it->second = &findings_.Add({{"rule_id", std::string(rule_id)}});
+    }
     counter = it->second;
   }
   counter->Increment();
@@ -429,7 +436,7 @@ void ScoringHandler::Lookup(std::unique_ptr<Call> call) {
   if (std::shared_ptr<const store::CacheEntry> local =
           local_reports_.Get(call->cache_key)) {
     metrics_.cache_hit.Increment();
-    Respond(std::move(call), std::move(local), /*hit=*/true);
+    Respond(std::move(call), *local, nullptr);
     return;
   }
   const std::string tenant = call->tenant;
@@ -440,11 +447,13 @@ void ScoringHandler::Lookup(std::unique_ptr<Call> call) {
           absl::StatusOr<std::optional<store::CacheEntry>> cached) mutable {
         if (cached.ok() && cached->has_value()) {
           metrics_.cache_hit.Increment();
+          // Seen twice: worth keeping in memory too. (Drafts seen once,
+          // the common case in a campaign, never churn the local cache.)
           auto entry =
               std::make_shared<const store::CacheEntry>(**std::move(cached));
           local_reports_.Fill(call->cache_key,
                               local_reports_.Begin(call->cache_key), entry);
-          Respond(std::move(call), std::move(entry), /*hit=*/true);
+          Respond(std::move(call), *entry, nullptr);
           return;
         }
         Score(std::move(call));
@@ -457,7 +466,7 @@ void ScoringHandler::Score(std::unique_ptr<Call> call) {
   in.draft = &call->request->message();
   in.profile = call->profile.get();
   in.sender = &call->request->sender();
-  auto entry = std::make_shared<store::CacheEntry>();
+  auto entry = std::make_unique<store::CacheEntry>();
   try {
     engine::Signals signals;
     const absl::Time start = absl::Now();
@@ -473,52 +482,59 @@ void ScoringHandler::Score(std::unique_ptr<Call> call) {
                                "logged as handler_exception"));
     return;
   }
-  if (call->cacheable) {
-    local_reports_.Fill(call->cache_key, local_reports_.Begin(call->cache_key),
-                        entry);
-  }
-  Respond(std::move(call), std::move(entry), /*hit=*/false);
+  store::CacheEntry& ref = *entry;
+  Respond(std::move(call), ref, std::move(entry));
 }
 
 void ScoringHandler::Respond(std::unique_ptr<Call> call,
-                             std::shared_ptr<const store::CacheEntry> entry,
-                             bool hit) {
+                             const store::CacheEntry& entry,
+                             std::unique_ptr<store::CacheEntry> fresh) {
   const v1::ScoreMessageRequest& request = *call->request;
-  v1::ScoreReport* report = call->report;
-  *report = entry->report();
-  report->set_message_id(request.message_id().empty() ? NewMessageId()
-                                                      : request.message_id());
-  *report->mutable_scored_at() = util::ToTimestamp(call->now);
-  report->set_cached(hit);
-  for (v1::Degradation d : call->degradations) report->add_degradations(d);
-  report->set_request_id(request.request_id());
-  report->set_contact_id(call->contact_id);
-  report->set_template_id(request.template_id());
-  report->set_campaign_id(request.campaign_id());
-
+  // The message's record, from the signals and findings.
   store::MessageRecord record;
-  *record.mutable_signals() = entry->signals();
+  *record.mutable_signals() = entry.signals();
   record.set_rules_version(call->rules->version());
   record.set_contact_id(call->contact_id);
   record.set_template_id(request.template_id());
   record.set_campaign_id(request.campaign_id());
   record.set_channel(request.message().channel());
-  absl::flat_hash_set<std::string> fired;
-  for (const v1::Finding& f : report->findings()) {
+  absl::flat_hash_set<absl::string_view> fired;
+  for (const v1::Finding& f : entry.report().findings()) {
     if (fired.insert(f.rule_id()).second) {
       record.add_fired_rule_ids(f.rule_id());
     }
     metrics_.CountFinding(f.rule_id());
   }
+  record.set_model_version(call->weights->version);
+
+  // The shared cache gets a freshly scored entry; the report is then moved,
+  // not copied, into the answer.
+  std::string cache_bytes;
+  const bool write_cache = fresh != nullptr && call->cacheable;
+  if (write_cache) fresh->SerializeToString(&cache_bytes);
+  v1::ScoreReport* report = call->report;
+  if (fresh != nullptr) {
+    *report = std::move(*fresh->mutable_report());
+  } else {
+    *report = entry.report();
+  }
+  report->set_message_id(request.message_id().empty() ? NewMessageId()
+                                                      : request.message_id());
+  *report->mutable_scored_at() = util::ToTimestamp(call->now);
+  report->set_cached(fresh == nullptr);
+  for (v1::Degradation d : call->degradations) report->add_degradations(d);
+  report->set_request_id(request.request_id());
+  report->set_contact_id(call->contact_id);
+  report->set_template_id(request.template_id());
+  report->set_campaign_id(request.campaign_id());
   record.set_score(report->score());
   *record.mutable_scored_at() = report->scored_at();
-  record.set_model_version(call->weights->version);
+
   const std::string tenant = call->tenant;
   const std::string message_id = report->message_id();
   const std::string cache_key = call->cache_key;
-  const store::CacheEntry* to_cache =
-      call->cacheable && !hit ? entry.get() : nullptr;
-  store_.SaveScored(tenant, message_id, record, cache_key, to_cache,
+  store_.SaveScored(tenant, message_id, record, cache_key,
+                    write_cache ? &cache_bytes : nullptr,
                     [this, call = std::move(call)](absl::Status saved) mutable {
                       if (saved.ok()) {
                         metrics_.score.Observe(call->report->score());

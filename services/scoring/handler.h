@@ -43,7 +43,7 @@ class ScoringMetrics {
   explicit ScoringMetrics(prometheus::Registry& registry);
 
   // Findings by rule id: the label set is the rules file's ids (bounded).
-  void CountFinding(const std::string& rule_id);
+  void CountFinding(absl::string_view rule_id);
 
   prometheus::Histogram& score;
   prometheus::Histogram& engine_seconds;
@@ -102,8 +102,9 @@ class ScoringHandler {
   // else the engine; then the report and the message's record.
   void Lookup(std::unique_ptr<Call> call);
   void Score(std::unique_ptr<Call> call);
-  void Respond(std::unique_ptr<Call> call,
-               std::shared_ptr<const store::CacheEntry> entry, bool hit);
+  // `entry` is the cached entry, or `*fresh` when just scored.
+  void Respond(std::unique_ptr<Call> call, const store::CacheEntry& entry,
+               std::unique_ptr<store::CacheEntry> fresh);
   void Finish(std::unique_ptr<Call> call, absl::Status status);
 
   // The tenant's current weights for `rules` (cached per tenant, checked

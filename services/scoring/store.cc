@@ -157,7 +157,7 @@ void ScoringStore::SaveScored(absl::string_view tenant,
                               absl::string_view message_id,
                               const store::MessageRecord& record,
                               absl::string_view cache_key,
-                              const store::CacheEntry* cache, SaveDone done) {
+                              const std::string* cache, SaveDone done) {
   absl::StatusOr<std::string> msg_key = redis::Key(tenant, {"msg", message_id});
   if (!msg_key.ok()) {
     std::move(done)(msg_key.status());
@@ -173,8 +173,8 @@ void ScoringStore::SaveScored(absl::string_view tenant,
       std::move(done)(cache_redis_key.status());
       return;
     }
-    commands.push_back({"SET", *cache_redis_key, cache->SerializeAsString(),
-                        "EX", absl::StrCat(absl::ToInt64Seconds(kCacheTtl))});
+    commands.push_back({"SET", *cache_redis_key, *cache, "EX",
+                        absl::StrCat(absl::ToInt64Seconds(kCacheTtl))});
   }
   async_.Pipeline(
       commands, [done = std::move(done)](

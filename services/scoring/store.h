@@ -61,12 +61,13 @@ class ScoringStore {
   void LoadCache(absl::string_view tenant, absl::string_view cache_key,
                  CacheDone done);
 
-  // Stores a scored message's record and, when `cache` is set, the cache
-  // entry, in one round trip; `done` gets OK once Redis has both.
+  // Stores a scored message's record and, when `cache` (a serialized
+  // store::CacheEntry) is set, the cache entry, in one round trip; `done`
+  // gets OK once Redis has both.
   using SaveDone = absl::AnyInvocable<void(absl::Status) &&>;
   void SaveScored(absl::string_view tenant, absl::string_view message_id,
                   const store::MessageRecord& record,
-                  absl::string_view cache_key, const store::CacheEntry* cache,
+                  absl::string_view cache_key, const std::string* cache,
                   SaveDone done);
 
  private:
