@@ -217,6 +217,14 @@ std::string RedisServer::url() const {
                       "@127.0.0.1:", port_);
 }
 
+redis::RedisEndpoint RedisServer::endpoint() const {
+  redis::RedisEndpoint ep;
+  ep.host = "127.0.0.1";
+  ep.port = port_;
+  ep.password = options_.password;
+  return ep;
+}
+
 std::string RedisServer::log_path() const {
   return absl::StrCat(dir_, "/redis-server.log");
 }

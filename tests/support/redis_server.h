@@ -25,6 +25,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
+#include "common/redis/redis_url.h"
 #include "common/redis/reply.h"
 
 namespace rapport::testing {
@@ -60,6 +61,8 @@ class RedisServer {
   // "redis://127.0.0.1:P", or "redis://:PASSWORD@127.0.0.1:P" (password
   // percent-encoded) when a password is set.
   std::string url() const;
+  // The same as a client's endpoint (PoolOptions::endpoint and its kin).
+  redis::RedisEndpoint endpoint() const;
   // The server's directory (data files) and its log (stdout + stderr).
   const std::string& dir() const { return dir_; }
   std::string log_path() const;

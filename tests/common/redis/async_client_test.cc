@@ -137,10 +137,8 @@ class AsyncClientTest : public ::testing::Test {
   }
 
   AsyncClientOptions Options() const {
-    absl::StatusOr<RedisEndpoint> ep = ParseRedisUrl(server_->url());
-    EXPECT_TRUE(ep.ok()) << ep.status();
     AsyncClientOptions options;
-    options.endpoint = *ep;
+    options.endpoint = server_->endpoint();
     options.command_timeout = absl::Seconds(5);  // Slow under sanitizers.
     return options;
   }

@@ -11,7 +11,6 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
-#include "common/redis/redis_url.h"
 #include "gtest/gtest.h"
 #include "tests/support/redis_server.h"
 
@@ -65,7 +64,7 @@ class InvalidationTest : public ::testing::Test {
 
   InvalidationOptions Options(Recorder& rec) const {
     InvalidationOptions options;
-    options.redis.endpoint = *ParseRedisUrl(server_->url());
+    options.redis.endpoint = server_->endpoint();
     options.redis.backoff_initial = absl::Milliseconds(20);
     options.redis.backoff_max = absl::Milliseconds(100);
     options.channel = "test:invalidate";

@@ -75,10 +75,8 @@ class PoolTest : public ::testing::Test {
   }
 
   PoolOptions Options() const {
-    absl::StatusOr<RedisEndpoint> ep = ParseRedisUrl(server_->url());
-    EXPECT_TRUE(ep.ok()) << ep.status();
     PoolOptions options;
-    options.endpoint = *ep;
+    options.endpoint = server_->endpoint();
     return options;
   }
 

@@ -48,7 +48,7 @@ common::v1::Contact Mitch(const std::string& id = "mitch-1") {
 struct Replica {
   Replica(const testing::RedisServer& redis, HandlerOptions options = {}) {
     redis::PoolOptions po;
-    po.endpoint.port = redis.port();
+    po.endpoint = redis.endpoint();
     po.size = 4;
     po.command_timeout = absl::Seconds(2);
     pool = redis::Pool::Create(po);

@@ -75,7 +75,7 @@ struct Replica {
   Replica(const testing::RedisServer& redis, ScoringOptions options = {},
           std::shared_ptr<grpc::Channel> profile_channel = nullptr) {
     redis::PoolOptions po;
-    po.endpoint.port = redis.port();
+    po.endpoint = redis.endpoint();
     po.size = 4;
     po.command_timeout = absl::Seconds(2);
     pool = redis::Pool::Create(po);
