@@ -160,10 +160,9 @@ void AddDevSet(std::vector<Case>* cases) {
     c.id = absl::StrCat("devset/", id);
     c.draft.set_subject(Str(row, "subject"));
     c.draft.set_body(Str(row, "body"));
-    c.draft.set_channel(channel == "linkedin" ? common::CHANNEL_LINKEDIN
-                        : channel == "call_opener"
-                            ? common::CHANNEL_CALL_OPENER
-                            : common::CHANNEL_EMAIL);
+    c.draft.set_channel(channel == "linkedin"      ? common::CHANNEL_LINKEDIN
+                        : channel == "call_opener" ? common::CHANNEL_CALL_OPENER
+                                                   : common::CHANNEL_EMAIL);
     auto rec = row.fields().find("recipient");
     if (rec != row.fields().end() && rec->second.has_struct_value()) {
       const google::protobuf::Struct& r = rec->second.struct_value();
@@ -217,37 +216,49 @@ void AddEdgeCases(std::vector<Case>* cases) {
   const std::vector<std::pair<std::string, std::string>> bodies = {
       {"empty", ""},
       {"seed004", kSeedBody},
-      {"invalid_utf8", "Hi Mitch,\n\nbad \xC3 byte \xFF\xFE and \xE2\x80 cut. "
-                       "We are number one \xF0\x9F\x98 in blah?\n\nBest,\nBob"},
-      {"curly", "Hi Mitch,\n\nI\xE2\x80\x99m sure you\xE2\x80\x99ve heard "
-                "\xE2\x80\x9Cnumber one\xE2\x80\x9D before. Would 15 "
-                "minutes of your time work? Don\xE2\x80\x99t you think "
-                "we\xE2\x80\x99re the \xE2\x80\x98" "best\xE2\x80\x99?\n"},
-      {"merge", "Hi {{first_name}},\n\n[Company] and %FIRST_NAME% and "
-                "<<Company>> and {company} and [here](x) [1]. We serve 200+ "
-                "of the Fortune 500 and over 1,000 customers.\n"},
-      {"kelvin", "We serve 159 of the Fortune 500. Ten \xE2\x84\xAA"
-                 "minutes? 5 MINUTES of your time. \xC5\xBF"
-                 "ocial 5 mins.\n"},
-      {"numbers", "3.5 1,000 U.S. e.g. i.e. a.m. Mr. Grant met J. Smith at "
-                  "10:30 a.m. on 3/4. It costs $5,000... Really?! Yes!!!\n"},
-      {"urls", "See https://example.com/x?y=1, www.example.org. and "
-               "mitch@acme.example. Email me at a.b+c@d-e.co.uk!\n"},
-      {"crlf", "Hi Mitch,\r\n\r\nHow is Denver?\r\rThanks,\r\nBob\r\n\r\n"
-               "On Tue, Mar 3, 2024 at 10:02 AM Mitchell Grant wrote:\r\n"
-               "> old\r\n"},
-      {"bullets", "Hi Mitch,\n\n- one thing\n- two things\n1. first\n2) "
-                  "second\n\xE2\x80\xA2 third\n\nCheers,\nBob\nSent from my "
-                  "iPhone\n"},
-      {"long_word", std::string(70000, 'a') + " you " +
-                        std::string(300, 'B') + "?"},
+      {"invalid_utf8",
+       "Hi Mitch,\n\nbad \xC3 byte \xFF\xFE and \xE2\x80 cut. "
+       "We are number one \xF0\x9F\x98 in blah?\n\nBest,\nBob"},
+      {"curly",
+       "Hi Mitch,\n\nI\xE2\x80\x99m sure you\xE2\x80\x99ve heard "
+       "\xE2\x80\x9Cnumber one\xE2\x80\x9D before. Would 15 "
+       "minutes of your time work? Don\xE2\x80\x99t you think "
+       "we\xE2\x80\x99re the \xE2\x80\x98"
+       "best\xE2\x80\x99?\n"},
+      {"merge",
+       "Hi {{first_name}},\n\n[Company] and %FIRST_NAME% and "
+       "<<Company>> and {company} and [here](x) [1]. We serve 200+ "
+       "of the Fortune 500 and over 1,000 customers.\n"},
+      {"kelvin",
+       "We serve 159 of the Fortune 500. Ten \xE2\x84\xAA"
+       "minutes? 5 MINUTES of your time. \xC5\xBF"
+       "ocial 5 mins.\n"},
+      {"numbers",
+       "3.5 1,000 U.S. e.g. i.e. a.m. Mr. Grant met J. Smith at "
+       "10:30 a.m. on 3/4. It costs $5,000... Really?! Yes!!!\n"},
+      {"urls",
+       "See https://example.com/x?y=1, www.example.org. and "
+       "mitch@acme.example. Email me at a.b+c@d-e.co.uk!\n"},
+      {"crlf",
+       "Hi Mitch,\r\n\r\nHow is Denver?\r\rThanks,\r\nBob\r\n\r\n"
+       "On Tue, Mar 3, 2024 at 10:02 AM Mitchell Grant wrote:\r\n"
+       "> old\r\n"},
+      {"bullets",
+       "Hi Mitch,\n\n- one thing\n- two things\n1. first\n2) "
+       "second\n\xE2\x80\xA2 third\n\nCheers,\nBob\nSent from my "
+       "iPhone\n"},
+      {"long_word",
+       std::string(70000, 'a') + " you " + std::string(300, 'B') + "?"},
       {"controls", std::string(kControls, sizeof kControls - 1) +
                        "\xE2\x80\xA8 f\xC2\x85g\xE2\x80\x8Bh\xEF\xBB\xBFi"},
-      {"unicode", "\xC3\x89tienne, \xC3\xA7" "a va? \xD0\x9F\xD1\x80\xD0\xB8"
-                  "\xD0\xB2\xD0\xB5\xD1\x82! \xE4\xBD\xA0\xE5\xA5\xBD "
-                  "\xF0\x9F\x98\x80 na\xC3\xAF" "ve caf\xC3\xA9 "
-                  "\xC3\x9F\xE1\xBA\x9E \xE2\x80\x90 x\xE2\x80\x91y "
-                  "\xE2\x80\xA6 Mitch\xE2\x80\x99s.\n"},
+      {"unicode",
+       "\xC3\x89tienne, \xC3\xA7"
+       "a va? \xD0\x9F\xD1\x80\xD0\xB8"
+       "\xD0\xB2\xD0\xB5\xD1\x82! \xE4\xBD\xA0\xE5\xA5\xBD "
+       "\xF0\x9F\x98\x80 na\xC3\xAF"
+       "ve caf\xC3\xA9 "
+       "\xC3\x9F\xE1\xBA\x9E \xE2\x80\x90 x\xE2\x80\x91y "
+       "\xE2\x80\xA6 Mitch\xE2\x80\x99s.\n"},
   };
   for (const auto& [name, body] : bodies) {
     for (int variant = 0; variant < 2; ++variant) {
@@ -273,23 +284,100 @@ void AddEdgeCases(std::vector<Case>* cases) {
 
 // Pseudo-random drafts: pieces chosen by a fixed xorshift generator.
 void AddRandom(std::vector<Case>* cases) {
-  const std::vector<std::string> pieces = {
-      "you", "your", "I", "we", "our", "Mitch", "Mitchell", "Grant", "Acme",
-      "Logistics", "Blah", "Inc", "Blah Coach", "number one", "#1",
-      "159 of the Fortune 500", "over 2,000 customers", "10 minutes",
-      "a few mins", "of your time", "quick call", "let me know", "Denver",
-      "onboarding", "reps", "ramping", "hub", "churn", "win rates", "costs",
-      "every month", "risk", "what", "how", "why", "would you", "can we",
-      "did you get my last email", "leverage", "synergy", "best-in-class",
-      "companies like yours", "hope this finds you well", "{{first_name}}",
-      "[Company]", "U.S.", "e.g.", "3.5", "1,000", ".", ",", "?", "!", "...",
-      "\xE2\x80\xA6", "\xE2\x80\x99", "\xE2\x80\x9C", "\xE2\x80\x9D", "-",
-      "\xE2\x80\x94", "(", ")", ":", ";", "\"", "'", " ", " ", " ", " ",
-      "\n", "\n\n", "\r\n", "\t", "Hi", "Dear", "Best,", "Thanks,",
-      "\xC3\xA9t\xC3\xA9", "\xF0\x9F\x9A\x80", "\xFF", "\xC3",
-      "https://x.example/a", "bob@blah.example", "On Mon, Bob wrote:",
-      "> quoted", "Sent from my iPhone", "-- ", "MINUTES", "Fortune",
-      "guaranteed", "act now", "obviously", "trust me"};
+  const std::vector<std::string> pieces = {"you",
+                                           "your",
+                                           "I",
+                                           "we",
+                                           "our",
+                                           "Mitch",
+                                           "Mitchell",
+                                           "Grant",
+                                           "Acme",
+                                           "Logistics",
+                                           "Blah",
+                                           "Inc",
+                                           "Blah Coach",
+                                           "number one",
+                                           "#1",
+                                           "159 of the Fortune 500",
+                                           "over 2,000 customers",
+                                           "10 minutes",
+                                           "a few mins",
+                                           "of your time",
+                                           "quick call",
+                                           "let me know",
+                                           "Denver",
+                                           "onboarding",
+                                           "reps",
+                                           "ramping",
+                                           "hub",
+                                           "churn",
+                                           "win rates",
+                                           "costs",
+                                           "every month",
+                                           "risk",
+                                           "what",
+                                           "how",
+                                           "why",
+                                           "would you",
+                                           "can we",
+                                           "did you get my last email",
+                                           "leverage",
+                                           "synergy",
+                                           "best-in-class",
+                                           "companies like yours",
+                                           "hope this finds you well",
+                                           "{{first_name}}",
+                                           "[Company]",
+                                           "U.S.",
+                                           "e.g.",
+                                           "3.5",
+                                           "1,000",
+                                           ".",
+                                           ",",
+                                           "?",
+                                           "!",
+                                           "...",
+                                           "\xE2\x80\xA6",
+                                           "\xE2\x80\x99",
+                                           "\xE2\x80\x9C",
+                                           "\xE2\x80\x9D",
+                                           "-",
+                                           "\xE2\x80\x94",
+                                           "(",
+                                           ")",
+                                           ":",
+                                           ";",
+                                           "\"",
+                                           "'",
+                                           " ",
+                                           " ",
+                                           " ",
+                                           " ",
+                                           "\n",
+                                           "\n\n",
+                                           "\r\n",
+                                           "\t",
+                                           "Hi",
+                                           "Dear",
+                                           "Best,",
+                                           "Thanks,",
+                                           "\xC3\xA9t\xC3\xA9",
+                                           "\xF0\x9F\x9A\x80",
+                                           "\xFF",
+                                           "\xC3",
+                                           "https://x.example/a",
+                                           "bob@blah.example",
+                                           "On Mon, Bob wrote:",
+                                           "> quoted",
+                                           "Sent from my iPhone",
+                                           "-- ",
+                                           "MINUTES",
+                                           "Fortune",
+                                           "guaranteed",
+                                           "act now",
+                                           "obviously",
+                                           "trust me"};
   uint64_t state = 0x9E3779B97F4A7C15ULL;
   auto next = [&state] {
     state ^= state << 13;
