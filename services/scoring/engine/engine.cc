@@ -1140,13 +1140,18 @@ class Scorer {
 
     Template::Values values;
     FillValues(&values);
-    // Dimensions, in Dimension order, with a one-line summary.
+    // Room for every element up front: a fresh report then grows nothing.
+    report.mutable_dimensions()->Reserve(kDimensionCount - 1);
+    report.mutable_findings()->Reserve(static_cast<int>(ws_.findings.size()));
+    // Dimensions, in Dimension order, with a one-line summary (composed in
+    // a scratch string and copied once; an empty one is not set at all).
     for (int k = 1; k < kDimensionCount; ++k) {
       v1::DimensionScore* ds = report.add_dimensions();
       ds->set_dimension(static_cast<v1::Dimension>(k));
       ds->set_score(dim[k]);
       ds->set_weight(d_.dimension_weight[k]);
-      std::string* summary = ds->mutable_summary();
+      std::string* summary = &ws_.text_scratch;
+      summary->clear();
       int listed = 0;
       uint32_t last_rule = UINT32_MAX;
       for (const RawFinding& f : ws_.findings) {
@@ -1170,6 +1175,7 @@ class Scorer {
           summary->append(r.info.title);
         }
       }
+      if (!summary->empty()) ds->set_summary(*summary);
     }
     // Findings.
     for (const RawFinding& f : ws_.findings) {

@@ -57,30 +57,27 @@ int CountSyllables(absl::string_view w) {
     in_vowel = vowel;
   }
   if (groups <= 1) return 1;
-  // Silent endings, for words of more than one group.
+  // Silent endings, for words of more than one group, decided on the last
+  // four bytes: "make", "time"; "while", "male" (but "table" keeps its -le
+  // syllable); "opened", "helped" (not "wanted", "needed"); "makes",
+  // "times" (not "boxes", "places").
   const size_t n = w.size();
-  auto ends_with = [&](absl::string_view suffix) {
-    return n >= suffix.size() && w.substr(n - suffix.size()) == suffix;
-  };
-  auto consonant_at = [&](size_t from_end) {
-    if (n < from_end) return false;
-    const char c = w[n - from_end];
-    return IsAsciiLetter(c) && !IsVowel(c);
-  };
-  // "make", "time"; "while", "male" (but "table" keeps its -le syllable);
-  // "opened", "helped" (not "wanted", "needed"); "makes", "times" (not
-  // "boxes", "places").
-  const bool silent_e = ends_with("e") && !ends_with("le") &&
-                        !ends_with("ee") && !ends_with("ie") &&
-                        !ends_with("ye");
-  const bool silent_le = ends_with("le") && !consonant_at(3);
-  const bool silent_ed = ends_with("ed") && !ends_with("ted") &&
-                         !ends_with("ded") && consonant_at(3);
-  const bool silent_es =
-      ends_with("es") && consonant_at(3) && !ends_with("ses") &&
-      !ends_with("zes") && !ends_with("ches") && !ends_with("shes") &&
-      !ends_with("ges") && !ends_with("ces") && !ends_with("xes");
-  if (silent_e || silent_le || silent_ed || silent_es) --groups;
+  const char c1 = w[n - 1];
+  const char c2 = n >= 2 ? w[n - 2] : '\0';
+  const char c3 = n >= 3 ? w[n - 3] : '\0';
+  const char c4 = n >= 4 ? w[n - 4] : '\0';
+  // The third byte from the end is an ASCII consonant.
+  const bool consonant3 = IsAsciiLetter(c3) && !IsVowel(c3);
+  bool silent = false;
+  if (c1 == 'e') {
+    silent = c2 == 'l' ? !consonant3 : !(c2 == 'e' || c2 == 'i' || c2 == 'y');
+  } else if (c2 == 'e' && c1 == 'd') {
+    silent = consonant3 && c3 != 't' && c3 != 'd';
+  } else if (c2 == 'e' && c1 == 's') {
+    silent = consonant3 && c3 != 's' && c3 != 'z' && c3 != 'g' && c3 != 'c' &&
+             c3 != 'x' && !(c3 == 'h' && (c4 == 'c' || c4 == 's'));
+  }
+  if (silent) --groups;
   return std::max(groups, 1);
 }
 
