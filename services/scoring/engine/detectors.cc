@@ -334,14 +334,14 @@ class Run {
       const text::FieldText& field = ws_.fields[f];
       for (uint32_t i = 0; i < field.tokens.size(); ++i) {
         if (!NameRegion(field.tokens[i]) ||
-            field.Folded(i) != ws_.formal_first) {
+            !text::EqualBytes(field.Folded(i), ws_.formal_first)) {
           continue;
         }
         // "Mitchell Grant": span the whole formal name.
         uint32_t end = i + 1;
         for (size_t k = 1;
              k < ws_.full_name_words.size() && end < field.tokens.size() &&
-             field.Folded(end) == ws_.full_name_words[k];
+             text::EqualBytes(field.Folded(end), ws_.full_name_words[k]);
              ++k) {
           ++end;
         }
@@ -351,8 +351,9 @@ class Run {
   }
 
   bool Acceptable(absl::string_view folded) const {
-    return std::find(ws_.acceptable_names.begin(), ws_.acceptable_names.end(),
-                     folded) != ws_.acceptable_names.end();
+    return std::any_of(
+        ws_.acceptable_names.begin(), ws_.acceptable_names.end(),
+        [&](absl::string_view name) { return text::EqualBytes(name, folded); });
   }
 
   void WrongName() {

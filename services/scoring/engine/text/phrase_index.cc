@@ -134,7 +134,7 @@ size_t PhraseIndex::MatchEntryAt(uint32_t e, const TokenSpan& span, size_t i,
       const bool space = (t.flags & kSpaceBefore) != 0;
       if (space != entry.space_before[k]) return 0;
     }
-    if (FoldedText(span.folded, t) != entry.tokens[k]) return 0;
+    if (!EqualBytes(FoldedText(span.folded, t), entry.tokens[k])) return 0;
     if (entry.case_sensitive &&
         !EqualsQuoteNormalized(span.text.substr(t.start, t.end - t.start),
                                entry.exact[k])) {

@@ -108,7 +108,21 @@ class PhraseIndex {
   };
   Head& HeadFor(const std::string& folded_token);
 
-  absl::flat_hash_map<std::string, Head> heads_;
+  // absl's string hash, looked up by string_view, with an inline
+  // comparison (see EqualBytes).
+  struct TokenHash {
+    using is_transparent = void;
+    size_t operator()(absl::string_view s) const {
+      return absl::Hash<absl::string_view>{}(s);
+    }
+  };
+  struct TokenEq {
+    using is_transparent = void;
+    bool operator()(absl::string_view a, absl::string_view b) const {
+      return EqualBytes(a, b);
+    }
+  };
+  absl::flat_hash_map<std::string, Head, TokenHash, TokenEq> heads_;
   uint64_t first_bytes_[4] = {0, 0, 0, 0};  // first bytes of the heads
   absl::flat_hash_map<std::string, uint32_t> dedupe_;
   std::vector<Entry> entries_;
