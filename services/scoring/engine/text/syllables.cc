@@ -30,31 +30,45 @@ bool IsAsciiLetter(char c) {
   return (kTable[static_cast<unsigned char>(c)] & kLetter) != 0;
 }
 
+// What a byte does to the vowel-group count.
+enum Kind : uint8_t {
+  kBreak = 0,  // an ASCII non-letter: ends a vowel group
+  kKeep = 1,   // a continuation byte: part of the letter before it
+  kConsonant = 2,
+  kVowelish = 3,  // a e i o u y, or the lead byte of a non-ASCII letter
+};
+
+constexpr std::array<uint8_t, 256> MakeKinds() {
+  std::array<uint8_t, 256> t{};
+  for (int b = 0; b < 0x100; ++b) {
+    const uint8_t cls = kTable[static_cast<size_t>(b)];
+    uint8_t k = kBreak;
+    if (b >= 0x80 && b < 0xC0) k = kKeep;
+    if (cls & kLetter) k = kConsonant;
+    if ((cls & kVowel) || (cls & kLead)) k = kVowelish;
+    t[static_cast<size_t>(b)] = k;
+  }
+  return t;
+}
+constexpr std::array<uint8_t, 256> kKinds = MakeKinds();
+
 }  // namespace
 
 int CountSyllables(absl::string_view w) {
   // Only the letters count; "don't" -> "dont", "e-mail" -> two parts.
+  const auto* p = reinterpret_cast<const unsigned char*>(w.data());
+  const size_t size = w.size();
+  // "y" as the first letter is a consonant ("yes"): start after it.
+  size_t i = 0;
+  while (i < size && !(kTable[p[i]] & (kLetter | kLead))) ++i;
+  if (i < size && p[i] == 'y') ++i;
   int groups = 0;
   bool in_vowel = false;
-  size_t letters = 0;
-  for (const char ch : w) {
-    const uint8_t cls = kTable[static_cast<unsigned char>(ch)];
-    if (cls & kLead) {  // non-ASCII letter: a vowel of its own
-      groups += in_vowel ? 0 : 1;
-      in_vowel = true;
-      ++letters;
-      continue;
-    }
-    if (!(cls & kLetter)) {
-      // Continuation bytes of a non-ASCII letter keep the group open.
-      if (static_cast<unsigned char>(ch) < 0x80) in_vowel = false;
-      continue;
-    }
-    ++letters;
-    // "y" at the start of a word is a consonant ("yes").
-    const bool vowel = (cls & kVowel) && !(ch == 'y' && letters == 1);
+  for (; i < size; ++i) {
+    const uint8_t k = kKinds[p[i]];
+    const bool vowel = k == kVowelish;
     groups += (vowel && !in_vowel) ? 1 : 0;
-    in_vowel = vowel;
+    in_vowel = vowel || (k == kKeep && in_vowel);
   }
   if (groups <= 1) return 1;
   // Silent endings, for words of more than one group, decided on the last
