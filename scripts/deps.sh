@@ -11,6 +11,8 @@ PACKAGES=(
   redis-server prometheus docker-compose
   python3 python3-grpcio python3-protobuf
   clang-format
+  libicu-dev                  # the scoring engine's Unicode properties and case folding
+  clang-14 libclang-rt-14-dev # libFuzzer targets of the scoring engine (CI runs them)
 )
 
 missing=()

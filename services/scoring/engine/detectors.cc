@@ -81,6 +81,7 @@ constexpr DetectorSpec kSpecs[] = {
     {"sentence_length", Detector::kSentenceLength, {}, {{{"max_words", 25}}}},
     {"do_not_contact", Detector::kDoNotContact, {}, {}},
     {"fatigue", Detector::kFatigue, {}, {}, /*example_can_fire=*/false},
+    {"all_caps_run", Detector::kAllCapsRun, {}, {{{"min_words", 2}}}},
 };
 
 class Run {
@@ -271,6 +272,11 @@ class Run {
       case Detector::kFatigue:
         if (ws_.profile.fatigued) Add(kNoField, 0, 0, 1);
         return 0;
+      case Detector::kAllCapsRun:
+        for (uint8_t f : {kSubject, kBody}) {
+          if (InField(f)) AllCapsRuns(f, Param(0));
+        }
+        return 0;
     }
     return 0;
   }
@@ -334,14 +340,14 @@ class Run {
       const text::FieldText& field = ws_.fields[f];
       for (uint32_t i = 0; i < field.tokens.size(); ++i) {
         if (!NameRegion(field.tokens[i]) ||
-            field.Folded(i) != ws_.formal_first) {
+            !text::EqualBytes(field.Folded(i), ws_.formal_first)) {
           continue;
         }
         // "Mitchell Grant": span the whole formal name.
         uint32_t end = i + 1;
         for (size_t k = 1;
              k < ws_.full_name_words.size() && end < field.tokens.size() &&
-             field.Folded(end) == ws_.full_name_words[k];
+             text::EqualBytes(field.Folded(end), ws_.full_name_words[k]);
              ++k) {
           ++end;
         }
@@ -351,8 +357,9 @@ class Run {
   }
 
   bool Acceptable(absl::string_view folded) const {
-    return std::find(ws_.acceptable_names.begin(), ws_.acceptable_names.end(),
-                     folded) != ws_.acceptable_names.end();
+    return std::any_of(
+        ws_.acceptable_names.begin(), ws_.acceptable_names.end(),
+        [&](absl::string_view name) { return text::EqualBytes(name, folded); });
   }
 
   void WrongName() {
@@ -389,6 +396,47 @@ class Run {
           1);
     } else {
       Add(kNoField, 0, 0, 1);
+    }
+  }
+
+  // A scored word written in capitals (two letters or more, all upper
+  // case: "PAY", "DON'T", also acronyms such as "IBM").
+  static bool CapsWord(const Token& t) {
+    return t.kind == TokenKind::kWord && t.region == Region::kScored &&
+           (t.flags & text::kAllCaps);
+  }
+
+  // Runs of at least `min_words` capitalised words in a row within a
+  // paragraph, separated by spaces or a comma ("PAY YOU", "FUN, AMAZING"):
+  // one finding per run. A lone capitalised word is an acronym as often as
+  // a shout, so it never fires alone.
+  void AllCapsRuns(uint8_t f, double min_words) {
+    const text::FieldText& field = ws_.fields[f];
+    const auto n = static_cast<uint32_t>(field.tokens.size());
+    for (uint32_t i = 0; i < n; ++i) {
+      if (!CapsWord(field.tokens[i])) continue;
+      uint32_t last = i;
+      uint32_t words = 1;
+      for (uint32_t j = i + 1; j < n;) {
+        const Token& t = field.tokens[j];
+        const bool comma = t.kind == TokenKind::kPunct &&
+                           !(t.flags & text::kSpaceBefore) &&
+                           field.Folded(j) == ",";
+        const uint32_t w = comma ? j + 1 : j;
+        if (w >= n) break;
+        const Token& next = field.tokens[w];
+        if (!CapsWord(next) || !(next.flags & text::kSpaceBefore) ||
+            next.newlines_before >= 2) {
+          break;
+        }
+        last = w;
+        ++words;
+        j = w + 1;
+      }
+      if (words >= min_words) {
+        Add(f, field.tokens[i].start, field.tokens[last].end, 1);
+      }
+      i = last;
     }
   }
 

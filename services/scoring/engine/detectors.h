@@ -44,6 +44,7 @@ enum class Detector : uint8_t {
   kSentenceLength,
   kDoNotContact,
   kFatigue,
+  kAllCapsRun,
 };
 
 inline constexpr size_t kMaxDetectorParams = 3;

@@ -69,10 +69,17 @@ absl::string_view LastWord(absl::string_view s) {
 // Snowball (libstemmer): it only has to make a draft and a profile written
 // by the same seller agree, and stays allocation-free.
 absl::string_view Stem(absl::string_view w) {
-  if (w.size() > 2 && w.substr(w.size() - 2) == "'s") w.remove_suffix(2);
+  // Suffixes compared byte by byte: they are 1-4 bytes, and a call to
+  // memcmp per test would cost more than the test.
   auto ends = [&](absl::string_view s) {
-    return w.size() >= s.size() && w.substr(w.size() - s.size()) == s;
+    if (w.size() < s.size()) return false;
+    const char* tail = w.data() + (w.size() - s.size());
+    for (size_t i = 0; i < s.size(); ++i) {
+      if (tail[i] != s[i]) return false;
+    }
+    return true;
   };
+  if (w.size() > 2 && ends("'s")) w.remove_suffix(2);
   bool stripped_verb = false;
   if (w.size() > 4 && ends("ies")) {
     w.remove_suffix(3);
@@ -648,7 +655,7 @@ class Scorer {
         for (int l = 0; l < 2 && next == i; ++l) {
           for (const DynPhrase& p : *lists[l]) {
             const absl::string_view* words = &ws_.dyn_words[p.first];
-            if (words[0] != first) continue;
+            if (!text::EqualBytes(words[0], first)) continue;
             uint32_t j = i + 1;
             uint32_t k = 1;
             while (k < p.count && j < n &&
@@ -657,7 +664,7 @@ class Scorer {
                 ++j;
                 continue;
               }
-              if (field.Folded(j) != words[k]) break;
+              if (!text::EqualBytes(field.Folded(j), words[k])) break;
               ++j;
               ++k;
             }
@@ -695,8 +702,10 @@ class Scorer {
         }
         const absl::string_view stem = Stem(folded);
         if (stem.empty()) continue;
-        if (std::find(ws_.item_stems.begin() + item.first_stem,
-                      ws_.item_stems.end(), stem) != ws_.item_stems.end()) {
+        if (std::any_of(ws_.item_stems.begin() + item.first_stem,
+                        ws_.item_stems.end(), [&](absl::string_view s) {
+                          return text::EqualBytes(s, stem);
+                        })) {
           continue;
         }
         ws_.item_stems.push_back(stem);
@@ -746,7 +755,7 @@ class Scorer {
         bool hit = false;
         for (size_t k = 0; k < ws_.item_stems.size(); ++k) {
           const absl::string_view s = ws_.item_stems[k];
-          if (s.size() != stem.size() || s != stem) continue;
+          if (!text::EqualBytes(s, stem)) continue;
           const ProfileItem& item = ws_.items[ws_.stem_item[k]];
           const size_t pos = k - item.first_stem;
           if (pos < 64) {
@@ -776,7 +785,7 @@ class Scorer {
       bool about_them = false;
       for (size_t k = 0; k < ws_.item_stems.size() && !about_them; ++k) {
         about_them = ((referenced >> ws_.stem_item[k]) & 1U) &&
-                     ws_.item_stems[k] == stem;
+                     text::EqualBytes(ws_.item_stems[k], stem);
       }
       if (!about_them) continue;
       const uint32_t s = ws_.token_sentence[token];
@@ -1140,13 +1149,18 @@ class Scorer {
 
     Template::Values values;
     FillValues(&values);
-    // Dimensions, in Dimension order, with a one-line summary.
+    // Room for every element up front: a fresh report then grows nothing.
+    report.mutable_dimensions()->Reserve(kDimensionCount - 1);
+    report.mutable_findings()->Reserve(static_cast<int>(ws_.findings.size()));
+    // Dimensions, in Dimension order, with a one-line summary (composed in
+    // a scratch string and copied once; an empty one is not set at all).
     for (int k = 1; k < kDimensionCount; ++k) {
       v1::DimensionScore* ds = report.add_dimensions();
       ds->set_dimension(static_cast<v1::Dimension>(k));
       ds->set_score(dim[k]);
       ds->set_weight(d_.dimension_weight[k]);
-      std::string* summary = ds->mutable_summary();
+      std::string* summary = &ws_.text_scratch;
+      summary->clear();
       int listed = 0;
       uint32_t last_rule = UINT32_MAX;
       for (const RawFinding& f : ws_.findings) {
@@ -1170,6 +1184,7 @@ class Scorer {
           summary->append(r.info.title);
         }
       }
+      if (!summary->empty()) ds->set_summary(*summary);
     }
     // Findings.
     for (const RawFinding& f : ws_.findings) {

@@ -478,49 +478,63 @@ class Compiler {
     }
   }
 
+  // Validates each entry of a list of phrases or patterns: its size (and
+  // UTF-8 when `utf8`), then `check`, which answers what makes the entry
+  // unusable ("" when nothing does). Errors name the entry by its field and
+  // position and quote it: "<label>: <noun> 3 must be <limits>",
+  // "<label>: <noun> '<entry>' <problem>".
+  template <typename Check>
+  void CheckEntries(const Where& parent, absl::string_view label,
+                    const pb::Descriptor* descriptor, absl::string_view field,
+                    absl::string_view noun, size_t max_bytes, bool utf8,
+                    absl::string_view limits,
+                    const pb::RepeatedPtrField<std::string>& entries,
+                    Check&& check) {
+    for (int j = 0; j < entries.size(); ++j) {
+      const std::string& p = entries.Get(j);
+      const Where w = Child(parent, descriptor, field, j);
+      if (p.empty() || p.size() > max_bytes ||
+          (utf8 && !text::IsValidUtf8(p))) {
+        errors_.Add(w, absl::StrCat(label, ": ", noun, " ", j + 1, " must be ",
+                                    limits));
+        continue;
+      }
+      const std::string problem = check(p);
+      if (!problem.empty()) {
+        errors_.Add(
+            w, absl::StrCat(label, ": ", noun, " ", Quote(p), " ", problem));
+      }
+    }
+  }
+
   void CheckPhrases(const Where& parent, absl::string_view label,
                     const pb::Descriptor* descriptor,
                     const pb::RepeatedPtrField<std::string>& phrases) {
-    for (int j = 0; j < phrases.size(); ++j) {
-      const std::string& p = phrases.Get(j);
-      if (p.empty() || p.size() > kMaxPhraseBytes || !text::IsValidUtf8(p)) {
-        errors_.Add(Child(parent, descriptor, "phrases", j),
-                    absl::StrCat(label, ": phrase ", j + 1,
-                                 " must be 1-256 bytes of UTF-8"));
-        continue;
-      }
-      text::PhraseIndex probe;
-      if (probe.Add(p, false) < 0) {
-        errors_.Add(Child(parent, descriptor, "phrases", j),
-                    absl::StrCat(label, ": phrase ", Quote(p),
-                                 " has no words or symbols"));
-      }
-    }
+    CheckEntries(parent, label, descriptor, "phrases", "phrase",
+                 kMaxPhraseBytes, /*utf8=*/true, "1-256 bytes of UTF-8",
+                 phrases, [](const std::string& p) -> std::string {
+                   text::PhraseIndex probe;
+                   return probe.Add(p, false) < 0 ? "has no words or symbols"
+                                                  : "";
+                 });
   }
 
   void CheckPatterns(const Where& parent, absl::string_view label,
                      const pb::Descriptor* descriptor, absl::string_view field,
                      const pb::RepeatedPtrField<std::string>& patterns,
                      bool case_sensitive) {
-    for (int j = 0; j < patterns.size(); ++j) {
-      const std::string& p = patterns.Get(j);
-      const Where w = Child(parent, descriptor, field, j);
-      if (p.empty() || p.size() > kMaxPatternBytes) {
-        errors_.Add(w, absl::StrCat(label, ": ", field, " ", j + 1,
-                                    " must be 1-1024 bytes"));
-        continue;
-      }
-      RE2 re(p, PatternOptions(case_sensitive));
-      if (!re.ok()) {
-        errors_.Add(w, absl::StrCat(label, ": ", field, " ", Quote(p),
-                                    " does not compile: ", re.error()));
-        continue;
-      }
-      if (RE2::FullMatch("", re)) {
-        errors_.Add(w, absl::StrCat(label, ": ", field, " ", Quote(p),
-                                    " matches the empty string"));
-      }
-    }
+    CheckEntries(parent, label, descriptor, field, field, kMaxPatternBytes,
+                 /*utf8=*/false, "1-1024 bytes", patterns,
+                 [&](const std::string& p) -> std::string {
+                   RE2 re(p, PatternOptions(case_sensitive));
+                   if (!re.ok()) {
+                     return absl::StrCat("does not compile: ", re.error());
+                   }
+                   if (RE2::FullMatch("", re)) {
+                     return "matches the empty string";
+                   }
+                   return "";
+                 });
   }
 
   void CheckTemplate(const Where& w, absl::string_view label,

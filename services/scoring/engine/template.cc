@@ -113,7 +113,14 @@ bool Template::CanRender(const Values& values) const {
 }
 
 void Template::Render(const Values& values, std::string* out) const {
-  out->reserve(out->size() + literal_bytes_ + 64);
+  // The exact size first: one allocation, no regrowth.
+  size_t size = literal_bytes_;
+  for (const Part& part : parts_) {
+    if (part.placeholder < 0) continue;
+    const auto p = static_cast<size_t>(part.placeholder);
+    size += values.has[p] ? values.value[p].size() : kNames[p].neutral.size();
+  }
+  out->reserve(out->size() + size);
   for (const Part& part : parts_) {
     if (part.placeholder < 0) {
       out->append(part.literal);

@@ -63,7 +63,9 @@ TEST(RulesTest, VersionHashFollowsTheContent) {
   ASSERT_TRUE(a.ok() && b.ok() && c.ok());
   EXPECT_EQ((*a)->version(), (*b)->version());
   EXPECT_NE((*a)->version(), (*c)->version());
-  EXPECT_EQ((*a)->version().substr(0, 2), "1-");
+  // "<RulesFile.version>-<hash>", whatever the file's version is.
+  EXPECT_EQ((*a)->version().substr(0, (*a)->version().find('-') + 1),
+            absl::StrCat((*a)->file_version(), "-"));
 }
 
 TEST(RulesTest, SyntaxErrorsHaveFileLineAndColumn) {
@@ -104,6 +106,34 @@ TEST(RulesTest, BadRegexNamesLexiconOrRuleAndLine) {
           "rule 'pitch.feature_talk': patterns '(unclosed' does not compile"),
       std::string::npos)
       << error;
+}
+
+TEST(RulesTest, BadPhrasesAndPatternsAreNamedByListAndPosition) {
+  // One validation serves phrases, patterns and exceptions; each keeps its
+  // own wording.
+  std::string text =
+      Replace(DefaultText(), "id: \"pitch.feature_talk\"",
+              "id: \"pitch.feature_talk\"\n  phrases: [\"ok\", \"\", \" \"]\n"
+              "  patterns: [\"x\", \"a*\", \"\"]\n  exceptions: [\"(\"]");
+  const std::string error = LoadError(text);
+  for (const char* want :
+       {"rule 'pitch.feature_talk': phrase 2 must be 1-256 bytes of UTF-8",
+        "rule 'pitch.feature_talk': phrase ' ' has no words or symbols",
+        "rule 'pitch.feature_talk': patterns 'a*' matches the empty string",
+        "rule 'pitch.feature_talk': patterns 3 must be 1-1024 bytes",
+        "rule 'pitch.feature_talk': exceptions '(' does not compile"}) {
+    EXPECT_NE(error.find(want), std::string::npos) << want << "\n" << error;
+  }
+  const std::string lexicon = LoadError(
+      Replace(DefaultText(), "id: \"hype\"",
+              "id: \"hype\"\n  phrases: \"\\xff\"\n  patterns: \"(?P<x\""));
+  EXPECT_NE(lexicon.find("lexicon 'hype': phrase "), std::string::npos)
+      << lexicon;
+  EXPECT_NE(lexicon.find(" must be 1-256 bytes of UTF-8"), std::string::npos)
+      << lexicon;
+  EXPECT_NE(lexicon.find("lexicon 'hype': patterns '(?P<x' does not compile"),
+            std::string::npos)
+      << lexicon;
 }
 
 TEST(RulesTest, DuplicateIdsAreRejected) {

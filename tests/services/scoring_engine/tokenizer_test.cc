@@ -204,6 +204,40 @@ TEST(Utf8Test, SanitisesIllFormedBytes) {
   EXPECT_FALSE(IsValidUtf8("\xC0\xAF"));      // overlong
 }
 
+// Words are scanned by an ASCII fast path and a general path; these cases
+// sit on the boundary between them and must read the same either way.
+TEST(TokenizerTest, WordFlagsAndBoundariesAgreeAcrossScanPaths) {
+  const Tokens t(
+      "ACME 3M iPhone A x. Ab. IT, 42, 7; NASA's \xC3\x89tienne "
+      "caf\xC3\xA9 2x4 ok");
+  std::vector<std::string> originals;
+  for (size_t i = 0; i < t.tokens.size(); ++i)
+    originals.push_back(t.Original(i));
+  EXPECT_EQ(originals, (std::vector<std::string>{
+                           "ACME", "3M", "iPhone", "A", "x", ".", "Ab", ".",
+                           "IT", ",", "42", ",", "7", ";", "NASA's",
+                           "\xC3\x89tienne", "caf\xC3\xA9", "2x4", "ok"}));
+  auto flags = [&](size_t i) { return t.tokens[i].flags; };
+  EXPECT_TRUE(flags(0) & kAllCaps);
+  EXPECT_TRUE(flags(0) & kCapitalized);
+  EXPECT_TRUE(flags(1) & kCapitalized);  // the first letter decides
+  EXPECT_FALSE(flags(1) & kAllCaps);     // one letter only
+  EXPECT_EQ(t.tokens[1].kind, TokenKind::kWord);
+  EXPECT_FALSE(flags(2) & kCapitalized);
+  EXPECT_TRUE(flags(3) & kCapitalized);
+  EXPECT_FALSE(flags(3) & kAllCaps);
+  EXPECT_TRUE(flags(8) & kAllCaps);
+  EXPECT_EQ(t.tokens[10].kind, TokenKind::kNumber);
+  EXPECT_EQ(flags(10) & (kCapitalized | kAllCaps), 0);
+  EXPECT_FALSE(flags(14) & kAllCaps);  // the 's is lower case
+  EXPECT_EQ(t.Folded(14), "nasa's");
+  EXPECT_TRUE(flags(15) & kCapitalized);
+  EXPECT_EQ(t.Folded(15), "\xC3\xA9tienne");
+  EXPECT_EQ(t.Folded(16), "caf\xC3\xA9");
+  EXPECT_EQ(t.tokens[17].kind, TokenKind::kWord);
+  EXPECT_TRUE(flags(18) & kSpaceBefore);
+}
+
 TEST(TokenizerTest, EmptyAndWhitespaceOnlyTextHaveNoTokens) {
   EXPECT_TRUE(Tokens("").tokens.empty());
   EXPECT_TRUE(Tokens(" \t\r\n\xC2\xA0\xE2\x80\x83").tokens.empty());

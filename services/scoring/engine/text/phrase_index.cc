@@ -119,7 +119,34 @@ PhraseIndex::Head& PhraseIndex::HeadFor(const std::string& folded_token) {
     const auto b = static_cast<unsigned char>(folded_token[0]);
     first_bytes_[b >> 6] |= uint64_t{1} << (b & 63);
   }
-  return heads_[folded_token];
+  const uint64_t prefix = Prefix(folded_token);
+  for (size_t i = SlotOf(folded_token, prefix);; i = (i + 1) & mask_) {
+    const Slot& s = slots_[i];
+    if (s.head == kEmptySlot) break;
+    if (s.prefix == prefix && s.size == folded_token.size() &&
+        head_words_[s.head] == folded_token) {
+      return heads_[s.head];
+    }
+  }
+  const auto head = static_cast<uint32_t>(heads_.size());
+  heads_.emplace_back();
+  head_words_.push_back(folded_token);
+  // At most half full, so that a miss ends after a probe or two.
+  if (2 * heads_.size() > slots_.size()) {
+    slots_.assign(2 * slots_.size(), Slot{0, 0, kEmptySlot});
+    mask_ = slots_.size() - 1;
+    for (uint32_t h = 0; h < head; ++h) Insert(h);
+  }
+  Insert(head);
+  return heads_[head];
+}
+
+void PhraseIndex::Insert(uint32_t head) {
+  const std::string& word = head_words_[head];
+  const uint64_t prefix = Prefix(word);
+  size_t i = SlotOf(word, prefix);
+  while (slots_[i].head != kEmptySlot) i = (i + 1) & mask_;
+  slots_[i] = Slot{prefix, static_cast<uint32_t>(word.size()), head};
 }
 
 size_t PhraseIndex::MatchEntryAt(uint32_t e, const TokenSpan& span, size_t i,
@@ -134,7 +161,7 @@ size_t PhraseIndex::MatchEntryAt(uint32_t e, const TokenSpan& span, size_t i,
       const bool space = (t.flags & kSpaceBefore) != 0;
       if (space != entry.space_before[k]) return 0;
     }
-    if (FoldedText(span.folded, t) != entry.tokens[k]) return 0;
+    if (!EqualBytes(FoldedText(span.folded, t), entry.tokens[k])) return 0;
     if (entry.case_sensitive &&
         !EqualsQuoteNormalized(span.text.substr(t.start, t.end - t.start),
                                entry.exact[k])) {

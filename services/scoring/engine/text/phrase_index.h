@@ -13,6 +13,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <string>
 #include <vector>
 
@@ -54,8 +55,16 @@ class PhraseIndex {
     if (folded_token.empty()) return nullptr;
     const auto b = static_cast<unsigned char>(folded_token[0]);
     if (!((first_bytes_[b >> 6] >> (b & 63)) & 1U)) return nullptr;
-    auto it = heads_.find(folded_token);
-    return it == heads_.end() ? nullptr : &it->second;
+    const uint64_t prefix = Prefix(folded_token);
+    const size_t n = folded_token.size();
+    for (size_t i = SlotOf(folded_token, prefix);; i = (i + 1) & mask_) {
+      const Slot& s = slots_[i];
+      if (s.head == kEmptySlot) return nullptr;
+      if (s.prefix == prefix && s.size == n &&
+          (n <= 8 || EqualBytes(head_words_[s.head], folded_token))) {
+        return &heads_[s.head];
+      }
+    }
   }
 
   // Number of tokens of entry `e` if it matches starting at token `i` of
@@ -108,7 +117,55 @@ class PhraseIndex {
   };
   Head& HeadFor(const std::string& folded_token);
 
-  absl::flat_hash_map<std::string, Head> heads_;
+  // The heads are looked up once per token of every draft, so they sit in
+  // an open-addressing table made for short words rather than in a general
+  // hash map: a slot holds the word's first 8 bytes and its length, so a
+  // word of up to 8 bytes (most of them) is found with one comparison of
+  // two integers, and only longer words compare their remaining bytes.
+  struct Slot {
+    uint64_t prefix = 0;  // the first 8 bytes, zero-padded
+    uint32_t size = 0;    // bytes of the word (cut at 2^32 - 1)
+    uint32_t head = 0;    // index in heads_, or kEmptySlot
+  };
+  static constexpr uint32_t kEmptySlot = 0xFFFFFFFF;
+  // The first min(8, size) bytes of `s` as an integer, zero-padded; loads
+  // that overlap instead of a loop over the bytes.
+  static uint64_t Prefix(absl::string_view s) {
+    const size_t n = s.size();
+    const auto* p = reinterpret_cast<const unsigned char*>(s.data());
+    if (n >= 8) {
+      uint64_t v;
+      std::memcpy(&v, p, 8);
+      return v;
+    }
+    if (n >= 4) {
+      uint32_t lo;
+      uint32_t hi;
+      std::memcpy(&lo, p, 4);
+      std::memcpy(&hi, p + n - 4, 4);
+      // Bytes [4, n) are the top n - 4 bytes of `hi`.
+      return uint64_t{lo} | ((uint64_t{hi} >> (8 * (8 - n))) << 32);
+    }
+    if (n == 0) return 0;
+    return uint64_t{p[0]} | (uint64_t{p[n / 2]} << (8 * (n / 2))) |
+           (uint64_t{p[n - 1]} << (8 * (n - 1)));
+  }
+  size_t SlotOf(absl::string_view s, uint64_t prefix) const {
+    uint64_t h = prefix ^ (uint64_t{s.size()} << 56);
+    if (s.size() > 8) {
+      uint64_t last;
+      std::memcpy(&last, s.data() + s.size() - 8, 8);
+      h ^= last * 0xC2B2AE3D27D4EB4FULL;
+    }
+    h *= 0x9E3779B97F4A7C15ULL;
+    return static_cast<size_t>(h >> 32) & mask_;
+  }
+  void Insert(uint32_t head);
+
+  std::vector<Head> heads_;
+  std::vector<std::string> head_words_;  // heads_[i] starts with word i
+  std::vector<Slot> slots_ = std::vector<Slot>(16, Slot{0, 0, kEmptySlot});
+  size_t mask_ = 15;
   uint64_t first_bytes_[4] = {0, 0, 0, 0};  // first bytes of the heads
   absl::flat_hash_map<std::string, uint32_t> dedupe_;
   std::vector<Entry> entries_;

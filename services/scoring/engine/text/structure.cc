@@ -29,13 +29,20 @@ re2::StringPiece Piece(absl::string_view s) {
 
 bool InList(absl::string_view s, const std::vector<absl::string_view>& list) {
   return std::any_of(list.begin(), list.end(),
-                     [&](absl::string_view x) { return x == s; });
+                     [&](absl::string_view x) { return EqualBytes(x, s); });
+}
+
+// The line table of the field being analysed, kept per thread so that
+// analysing a draft allocates nothing once warm.
+std::vector<Line>& ThreadLines() {
+  thread_local std::vector<Line> lines;
+  return lines;
 }
 
 class Analyzer {
  public:
   Analyzer(const TextConfig& config, const NameHints& names, FieldText* f)
-      : config_(config), names_(names), f_(*f) {}
+      : config_(config), names_(names), f_(*f), lines_(ThreadLines()) {}
 
   void Run(bool is_body) {
     if (is_body) {
@@ -342,7 +349,7 @@ class Analyzer {
   const TextConfig& config_;
   const NameHints& names_;
   FieldText& f_;
-  std::vector<Line> lines_;
+  std::vector<Line>& lines_;
 };
 
 }  // namespace

@@ -6,6 +6,7 @@
 #include <array>
 #include <limits>
 
+#include "absl/base/attributes.h"
 #include "services/scoring/engine/text/utf8.h"
 
 namespace rapport::scoring::engine::text {
@@ -197,6 +198,35 @@ constexpr std::array<char, 256> MakeLower() {
 }
 constexpr std::array<char, 256> kLower = MakeLower();
 
+// What the fast path of ScanWord needs to know about a byte: the ASCII
+// letter and digit classes, and the letter's case.
+constexpr uint8_t kInfoAlpha = 1;
+constexpr uint8_t kInfoDigit = 2;
+constexpr uint8_t kInfoUpper = 4;
+constexpr uint8_t kInfoLower = 8;
+// A byte after which an ASCII word certainly ends with nothing more to
+// look at: whitespace, control characters and ASCII punctuation other than
+// the joiners and the starts of acronyms and e-mail addresses
+// (' - . , @ _ + %).
+constexpr uint8_t kInfoEndsWord = 16;
+
+constexpr std::array<uint8_t, 256> MakeInfo() {
+  std::array<uint8_t, 256> t{};
+  for (int b = 0; b < 0x80; ++b) {
+    uint8_t v = 0;
+    if (b >= 'A' && b <= 'Z') v = kInfoAlpha | kInfoUpper;
+    if (b >= 'a' && b <= 'z') v = kInfoAlpha | kInfoLower;
+    if (b >= '0' && b <= '9') v = kInfoDigit;
+    if (v == 0 && b != '\'' && b != '-' && b != '.' && b != ',' && b != '@' &&
+        b != '_' && b != '+' && b != '%') {
+      v = kInfoEndsWord;
+    }
+    t[static_cast<size_t>(b)] = v;
+  }
+  return t;
+}
+constexpr std::array<uint8_t, 256> kInfo = MakeInfo();
+
 // The folded form of one code point, UTF-8, is at most this many bytes for
 // each byte it came from (simple case folding never more than doubles it).
 constexpr size_t kFoldExpansion = 2;
@@ -219,7 +249,11 @@ class Tokenizer {
       const char c = s_[pos];
       const uint8_t cls = ClassOf(c);
       if (cls & (kClsAlpha | kClsDigit)) {
-        if (c == 'h' || c == 'H' || c == 'w' || c == 'W') {
+        // Only "http..." and "www..." may start a URL.
+        const char second =
+            pos + 1 < n ? static_cast<char>(s_[pos + 1] | 0x20) : '\0';
+        if (((c | 0x20) == 'h' && second == 't') ||
+            ((c | 0x20) == 'w' && second == 'w')) {
           pos = ScanToken(pos, c, static_cast<char32_t>(c), 1);
         } else {
           pos = ScanWord(pos);
@@ -238,7 +272,16 @@ class Tokenizer {
         continue;
       }
       if (!(cls & kClsHigh)) {
-        pos = ScanToken(pos, c, static_cast<char32_t>(c), 1);
+        if (c == '{' || c == '[' || c == '%' || c == '<' || c == '.' ||
+            c == '!' || c == '?') {
+          pos = ScanToken(pos, c, static_cast<char32_t>(c), 1);
+        } else {
+          // Any other ASCII punctuation byte is a token of its own and
+          // its own folded form (what ScanToken would answer).
+          const size_t fold_begin = fold_pos_;
+          out_[fold_pos_++] = c;
+          pos = Emit(pos, pos + 1, TokenKind::kPunct, 0, fold_begin);
+        }
         continue;
       }
       char32_t cp;
@@ -374,6 +417,67 @@ class Tokenizer {
 
   // Scans a word or number, folding it as it goes.
   size_t ScanWord(size_t pos) {
+    const size_t end = ScanAsciiWord(pos);
+    return end != 0 ? end : ScanWordGeneral(pos);
+  }
+
+  // The fast path of ScanWord: a run of ASCII letters and digits followed
+  // by the end of the text, whitespace or punctuation that cannot continue
+  // it. Emits the token and answers the position after it, or answers 0
+  // (nothing emitted) when the general path must decide. Every token it
+  // emits is exactly the one ScanWordGeneral would emit.
+  size_t ScanAsciiWord(size_t pos) {
+    const auto* src = reinterpret_cast<const unsigned char*>(s_.data());
+    const size_t n = s_.size();
+    // Locals only in the loop: a store through char* would otherwise make
+    // the compiler reload every member on every byte.
+    char* out = out_ + fold_pos_;
+    size_t q = pos;
+    uint8_t seen = 0;  // OR of the kInfo bits of the run
+    do {
+      const unsigned char ch = src[q];
+      const uint8_t info = kInfo[ch];
+      if (!(info & (kInfoAlpha | kInfoDigit))) break;
+      // Letters to lower case; digits already have bit 0x20 set.
+      *out++ = static_cast<char>(ch | 0x20);
+      seen |= info;
+    } while (++q < n);
+    const size_t run = q - pos;
+    if (run == 0) return 0;  // a non-ASCII letter or digit first
+    if (q < n) {
+      const unsigned char next = src[q];
+      const bool ends_in_letter = (kInfo[src[q - 1]] & kInfoAlpha) != 0;
+      if (next == '.' || next == ',') {
+        // Not a joiner after a letter ("3.5" and "1,000" are); a '.' after
+        // one letter may start an acronym ("U.S."), after more may be part
+        // of an e-mail address ("jane.doe@...").
+        if (!ends_in_letter) return 0;
+        if (next == '.' && (run == 1 || MatchEmail(s_, pos) > 0)) return 0;
+      } else if (!(kInfo[next] & kInfoEndsWord)) {
+        return 0;
+      }
+    }
+    uint8_t flags = 0;
+    size_t letters = run;
+    if (seen & kInfoDigit) {
+      letters = 0;
+      for (size_t k = pos; k < q; ++k) {
+        letters += (kInfo[src[k]] & kInfoAlpha) != 0 ? 1 : 0;
+      }
+    }
+    if (letters > 0) {
+      size_t first = pos;
+      while (!(kInfo[src[first]] & kInfoAlpha)) ++first;
+      if (kInfo[src[first]] & kInfoUpper) flags |= kCapitalized;
+      if (letters >= 2 && !(seen & kInfoLower)) flags |= kAllCaps;
+    }
+    const size_t fold_begin = fold_pos_;
+    fold_pos_ += run;
+    return Emit(pos, q, letters == 0 ? TokenKind::kNumber : TokenKind::kWord,
+                flags, fold_begin);
+  }
+
+  size_t ScanWordGeneral(size_t pos) {
     const size_t n = s_.size();
     const size_t fold_begin = fold_pos_;
     size_t p = pos;
@@ -491,8 +595,9 @@ class Tokenizer {
   }
 
   // Emits a token whose folded text is [fold_begin, fold_pos_).
-  size_t Emit(size_t start, size_t end, TokenKind kind, uint8_t flags,
-              size_t fold_begin) {
+  ABSL_ATTRIBUTE_ALWAYS_INLINE size_t Emit(size_t start, size_t end,
+                                           TokenKind kind, uint8_t flags,
+                                           size_t fold_begin) {
     Token& t = tokens_->emplace_back();
     t.start = static_cast<uint32_t>(start);
     t.end = static_cast<uint32_t>(end);

@@ -74,6 +74,19 @@ inline absl::string_view FoldedText(absl::string_view folded, const Token& t) {
   return folded.substr(t.fold_start, t.fold_len);
 }
 
+// Byte equality for the short strings the engine compares per token
+// (folded words, phrase words, stems): inline, without a call to memcmp,
+// which costs more than comparing a few bytes.
+inline bool EqualBytes(absl::string_view a, absl::string_view b) {
+  if (a.size() != b.size()) return false;
+  const char* x = a.data();
+  const char* y = b.data();
+  for (size_t i = 0; i < a.size(); ++i) {
+    if (x[i] != y[i]) return false;
+  }
+  return true;
+}
+
 // True when the token is a word-like unit for counting (word, number, URL,
 // e-mail or merge field).
 inline bool CountsAsWord(const Token& t) {
