@@ -107,6 +107,27 @@ class ScoringServiceTest(unittest.TestCase):
         self.assertIn("message.body", answers[5].error.message)
         self.assertTrue(all(a.WhichOneof("result") == "report" for i, a in enumerate(answers) if i != 5))
 
+    def test_a_long_stream_is_answered_in_order_while_items_are_scored_concurrently(self):
+        # The server scores up to 32 items of a stream at once; items that
+        # are answered inline (refused, or cached) must still wait for the
+        # ones before them.
+        n = 300
+        bad = {7, 40, 41, 299}
+
+        def requests():
+            for i in range(n):
+                body = "" if i in bad else (SEED if i % 3 == 0 else f"{SEED} [{i}]")
+                yield scoring_pb2.ScoreMessageRequest(message=draft(body), contact_id="e2e-mitch",
+                                                      sender=SENDER, request_id=f"long-{i}")
+        answers = list(self.stub.ScoreMessages(requests(), timeout=60))
+        self.assertEqual([a.index for a in answers], list(range(n)))
+        self.assertEqual([a.request_id for a in answers], [f"long-{i}" for i in range(n)])
+        for i, a in enumerate(answers):
+            self.assertEqual(a.WhichOneof("result"), "error" if i in bad else "report", i)
+        # Every stored report has its own message id.
+        ids = [a.report.message_id for a in answers if a.WhichOneof("result") == "report"]
+        self.assertEqual(len(set(ids)), len(ids))
+
     def test_outcomes_move_the_model(self):
         before = self.stub.GetModel(scoring_pb2.GetModelRequest(), timeout=5)
         r = self.score(SEED + " Outcome check.")
