@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <exception>
 #include <utility>
 
@@ -171,11 +172,17 @@ ForwarderMetrics::ForwarderMetrics(prometheus::Registry& registry)
                        .Add({})),
       lag_seconds(prometheus::BuildGauge()
                       .Name("rapport_feedback_forward_lag_seconds")
-                      .Help("Age of the oldest feedback item read by a "
-                            "forwarder and not yet acknowledged, over all "
-                            "tenants (0 when none is pending)")
+                      .Help("Age of the oldest feedback item not yet "
+                            "forwarded (pending in a forwarder or not read "
+                            "yet), over all tenants (0 when none)")
                       .Register(registry)
                       .Add({})),
+      backlog(prometheus::BuildGauge()
+                  .Name("rapport_feedback_forward_backlog_items")
+                  .Help("Feedback items not yet forwarded (pending in a "
+                        "forwarder plus not read yet), over all tenants")
+                  .Register(registry)
+                  .Add({})),
       held(prometheus::BuildGauge()
                .Name("rapport_feedback_forward_held_items")
                .Help("Feedback items this replica's forwarder holds (read, "
@@ -329,7 +336,8 @@ bool Forwarder::RunOnce() {
       LogRedisError("read", read.status());
     }
   }
-  if (now >= next_claim_) {
+  if (now >= next_claim_ &&
+      static_cast<int>(items_.size()) < options_.max_held) {
     next_claim_ = now + options_.claim_interval;
     for (const std::string& tenant : tenants_) {
       absl::StatusOr<std::vector<Entry>> claimed =
@@ -341,6 +349,11 @@ bool Forwarder::RunOnce() {
       }
       if (claimed->empty()) continue;
       work = true;
+      // A full batch: a crashed replica's items or a dead-letter replay
+      // wait; claim on in the next pass instead of claim_interval later.
+      if (static_cast<int>(claimed->size()) >= options_.batch) {
+        next_claim_ = now;
+      }
       log::Info("forwarder_reclaimed",
                 {{"tenant", tenant},
                  {"entries", static_cast<int64_t>(claimed->size())}});
@@ -381,26 +394,56 @@ bool Forwarder::RunOnce() {
   return work;
 }
 
-void Forwarder::DeliverAll(const std::vector<Item*>& due) {
-  absl::Mutex mu;
-  absl::CondVar cv;
-  int running = 0;
-  for (Item* item : due) {
-    {
-      absl::MutexLock lock(&mu);
-      while (running >= options_.max_in_flight) cv.Wait(&mu);
-      ++running;
-    }
-    item->redis_failed = false;
-    Deliver(item, [&mu, &cv, &running, item](Outcome outcome) {
-      absl::MutexLock lock(&mu);
-      item->last = std::move(outcome);
-      --running;
-      cv.SignalAll();
-    });
+// The deliveries of one pass: up to max_in_flight "slots" each deliver
+// one item after another. A slot goes on from the completion callback of
+// its last delivery (on the gRPC thread that completed it), so the
+// forwarder thread is not woken once per item but only when the last slot
+// ends.
+struct Forwarder::Batch {
+  explicit Batch(const std::vector<Item*>& items) : due(items) {}
+  // The next item for a slot, or nullptr (then the slot has ended).
+  Item* Next() {
+    absl::MutexLock lock(&mu);
+    if (next < due.size()) return due[next++];
+    if (--slots == 0) done.SignalAll();
+    return nullptr;
   }
-  absl::MutexLock lock(&mu);
-  while (running > 0) cv.Wait(&mu);
+  const std::vector<Item*>& due;
+  absl::Mutex mu;
+  absl::CondVar done;
+  size_t next ABSL_GUARDED_BY(mu) = 0;
+  int slots ABSL_GUARDED_BY(mu) = 0;
+};
+
+void Forwarder::DeliverAll(const std::vector<Item*>& due) {
+  // Shared with the callbacks: the last slot may still be unlocking the
+  // mutex when this thread wakes up and returns.
+  auto batch = std::make_shared<Batch>(due);
+  const int slots = static_cast<int>(std::min<size_t>(
+      due.size(), static_cast<size_t>(options_.max_in_flight)));
+  {
+    absl::MutexLock lock(&batch->mu);
+    batch->slots = slots;
+  }
+  for (int i = 0; i < slots; ++i) Pump(batch);
+  absl::MutexLock lock(&batch->mu);
+  while (batch->slots > 0) batch->done.Wait(&batch->mu);
+}
+
+void Forwarder::Pump(const std::shared_ptr<Batch>& batch) {
+  // A trampoline: a delivery that completes before Deliver returns (reviews,
+  // notes, fast peers) continues this loop instead of recursing; one that
+  // completes later continues the slot from its callback.
+  enum : int { kRunning = 0, kDoneFirst = 1, kReturnedFirst = 2 };
+  while (Item* item = batch->Next()) {
+    item->redis_failed = false;
+    auto state = std::make_shared<std::atomic<int>>(kRunning);
+    Deliver(item, [this, batch, item, state](Outcome outcome) {
+      item->last = std::move(outcome);
+      if (state->exchange(kDoneFirst) == kReturnedFirst) Pump(batch);
+    });
+    if (state->exchange(kReturnedFirst) == kRunning) return;
+  }
 }
 
 void Forwarder::Deliver(Item* item, ItemDone done) {
@@ -674,23 +717,34 @@ void Forwarder::Touch(absl::Time now) {
 void Forwarder::UpdateLag(absl::Time now) {
   if (tenants_.empty()) {
     metrics_.lag_seconds.Set(0);
+    metrics_.backlog.Set(0);
     return;
   }
-  absl::StatusOr<std::vector<std::optional<std::string>>> oldest =
-      store_.OldestPending(tenants_);
-  if (!oldest.ok()) {
-    LogRedisError("lag", oldest.status());
+  absl::StatusOr<std::vector<FeedbackStore::Backlog>> backlogs =
+      store_.Backlogs(tenants_);
+  if (!backlogs.ok()) {
+    LogRedisError("lag", backlogs.status());
     return;
   }
-  std::optional<StreamId> min;
-  for (const std::optional<std::string>& id : *oldest) {
-    if (!id.has_value()) continue;
+  std::optional<StreamId> oldest;
+  int64_t items = 0;
+  auto consider = [&oldest](const std::optional<std::string>& id) {
+    if (!id.has_value()) return;
     const std::optional<StreamId> sid = ParseStreamId(*id);
-    if (sid.has_value() && (!min.has_value() || *sid < *min)) min = sid;
+    if (sid.has_value() && (!oldest.has_value() || *sid < *oldest)) {
+      oldest = sid;
+    }
+  };
+  for (const FeedbackStore::Backlog& b : *backlogs) {
+    consider(b.oldest_pending);
+    consider(b.oldest_unread);
+    items += b.pending + std::max<int64_t>(0, b.unread);
   }
   metrics_.lag_seconds.Set(
-      min.has_value() ? std::max(0.0, absl::ToDoubleSeconds(now - min->time()))
-                      : 0.0);
+      oldest.has_value()
+          ? std::max(0.0, absl::ToDoubleSeconds(now - oldest->time()))
+          : 0.0);
+  metrics_.backlog.Set(static_cast<double>(items));
 }
 
 }  // namespace rapport::feedback

@@ -129,6 +129,7 @@ class ForwarderMetrics {
   prometheus::Counter& retries;       // rapport_feedback_forward_retries_total
   prometheus::Counter& dead_letters;  // rapport_feedback_dead_letters_total
   prometheus::Gauge& lag_seconds;     // rapport_feedback_forward_lag_seconds
+  prometheus::Gauge& backlog;         // rapport_feedback_forward_backlog_items
   prometheus::Gauge& held;            // rapport_feedback_forward_held_items
 
  private:
@@ -204,7 +205,9 @@ class Forwarder {
   void Loop();
   void Hold(const std::string& tenant, std::vector<Entry> entries,
             absl::Time now);
+  struct Batch;
   void DeliverAll(const std::vector<Item*>& due);
+  void Pump(const std::shared_ptr<Batch>& batch);
   void Deliver(Item* item, ItemDone done);
   void DeliverProfile(Item* item, ItemDone done);
   void StoreEnrichments(const std::vector<Item*>& due);

@@ -32,7 +32,7 @@ FeedbackServiceImpl::FeedbackServiceImpl(
     HandlerOptions options, WatchOptions watch_options)
     : auth_(runtime.auth()),
       metrics_(runtime.metrics().registry()),
-      store_(*runtime.redis()),
+      store_(*runtime.redis(), runtime.async_redis()),
       handler_(store_, metrics_, std::move(checker), std::move(options)),
       watch_pool_(MakeWatchPool(runtime, watch_options)),
       watch_hub_(*watch_pool_, metrics_, watch_options) {}
@@ -44,12 +44,28 @@ void FeedbackServiceImpl::Shutdown() {
   watch_hub_.WaitIdle(watch_hub_.options().block + absl::Seconds(1));
 }
 
+// Checked on the callback thread, stored through the pipelined AsyncClient
+// and answered from its I/O thread once Redis applied the append script:
+// no callback thread waits on Redis (DESIGN.md "Performance notes"), and
+// OK still means stored.
 grpc::ServerUnaryReactor* FeedbackServiceImpl::SubmitFeedback(
     grpc::CallbackServerContext* ctx, const v1::SubmitFeedbackRequest* request,
     v1::SubmitFeedbackResponse* response) {
-  return Unary(ctx, auth_, "SubmitFeedback", [&](const auth::Principal& p) {
-    return handler_.SubmitFeedback(p, *request, response);
+  grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
+  FeedbackHandler::SubmitPlan plan;
+  const absl::Status status = server::Guarded(
+      *ctx, auth_, "SubmitFeedback", [&](const auth::Principal& p) {
+        ASSIGN_OR_RETURN(plan, handler_.PrepareSubmit(p, *request, response));
+        return absl::OkStatus();
+      });
+  if (!status.ok()) {
+    reactor->Finish(ToGrpcStatus(status));
+    return reactor;
+  }
+  handler_.StoreSubmit(std::move(plan), response, [reactor](absl::Status st) {
+    reactor->Finish(ToGrpcStatus(st));
   });
+  return reactor;
 }
 
 grpc::ServerUnaryReactor* FeedbackServiceImpl::ListFeedback(
