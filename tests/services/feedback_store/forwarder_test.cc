@@ -6,8 +6,10 @@
 
 #include <deque>
 #include <functional>
+#include <map>
 #include <set>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -96,6 +98,86 @@ class FakePeers final : public Peers {
     return st;
   }
   absl::Mutex mu_;
+};
+
+// Peers that answer later, from their own threads (as gRPC does), and
+// record how many calls overlapped: overall, per tenant at scoring and per
+// contact at profile.
+class SlowPeers final : public Peers {
+ public:
+  ~SlowPeers() override { JoinAll(); }
+
+  void RecordOutcome(const std::string& tenant,
+                     const scoring::v1::RecordOutcomeRequest& request,
+                     Done<scoring::v1::RecordOutcomeResponse> done) override {
+    scoring::v1::RecordOutcomeResponse resp;
+    // Messages m-0, m-1, ... were scored for contacts c-0, c-1, c-2.
+    resp.set_contact_id(
+        absl::StrCat("c-", std::stoi(request.message_id().substr(2)) % 3));
+    Answer("s:" + tenant, std::move(done), std::move(resp));
+  }
+  void RecordInteraction(
+      const std::string& tenant,
+      const profile::v1::RecordInteractionRequest& request,
+      Done<profile::v1::RecordInteractionResponse> done) override {
+    Answer("p:" + request.interaction().contact_id(), std::move(done),
+           profile::v1::RecordInteractionResponse());
+  }
+  void RecordInsight(const std::string& tenant,
+                     const profile::v1::RecordInsightRequest& request,
+                     Done<profile::v1::RecordInsightResponse> done) override {
+    Answer("p:" + request.insight().contact_id(), std::move(done),
+           profile::v1::RecordInsightResponse());
+  }
+
+  void JoinAll() {
+    std::vector<std::thread> threads;
+    {
+      absl::MutexLock lock(&mu_);
+      threads.swap(threads_);
+    }
+    for (std::thread& t : threads) t.join();
+  }
+
+  int max_overall() {
+    absl::MutexLock lock(&mu_);
+    return max_overall_;
+  }
+  int max_in_one_lane() {
+    absl::MutexLock lock(&mu_);
+    return max_per_lane_;
+  }
+  int calls() {
+    absl::MutexLock lock(&mu_);
+    return calls_;
+  }
+
+ private:
+  template <typename Response>
+  void Answer(const std::string& lane, Done<Response> done, Response resp) {
+    absl::MutexLock lock(&mu_);
+    ++calls_;
+    max_overall_ = std::max(max_overall_, ++running_);
+    max_per_lane_ = std::max(max_per_lane_, ++lanes_[lane]);
+    threads_.emplace_back(
+        [this, lane, done = std::move(done), resp = std::move(resp)]() mutable {
+          absl::SleepFor(absl::Milliseconds(3));
+          {
+            absl::MutexLock lock(&mu_);
+            --running_;
+            --lanes_[lane];
+          }
+          std::move(done)(std::move(resp));
+        });
+  }
+
+  absl::Mutex mu_;
+  std::vector<std::thread> threads_ ABSL_GUARDED_BY(mu_);
+  std::map<std::string, int> lanes_ ABSL_GUARDED_BY(mu_);
+  int running_ ABSL_GUARDED_BY(mu_) = 0;
+  int max_overall_ ABSL_GUARDED_BY(mu_) = 0;
+  int max_per_lane_ ABSL_GUARDED_BY(mu_) = 0;
+  int calls_ ABSL_GUARDED_BY(mu_) = 0;
 };
 
 class ForwarderTest : public FeedbackFixture {
@@ -575,6 +657,27 @@ TEST_F(ForwarderTest, DeadLettersPageNewestFirst) {
   }
   EXPECT_EQ(seen, all);
   EXPECT_EQ(std::set<std::string>(seen.begin(), seen.end()).size(), 5u);
+}
+
+TEST_F(ForwarderTest, CallsOnOneRecordNeverOverlapButOthersDo) {
+  // Scoring learns with a compare-and-set on the tenant's model and
+  // profile on the contact's record: overlapping calls on one record would
+  // conflict. Different contacts' calls run concurrently.
+  for (int i = 0; i < 12; ++i) {
+    MustSubmit(Outcome(absl::StrCat("m-", i), common::v1::OUTCOME_REPLIED));
+  }
+  MustSubmit(Insight("c-1", "budget freeze until Q3"));
+  SlowPeers slow;
+  ForwarderOptions o = FastOptions();
+  o.max_in_flight = 8;
+  Forwarder f(*store_, slow, *fmetrics_, o);
+  RunUntil(f, [&] { return PendingCount() == 0; });
+  slow.JoinAll();
+  EXPECT_EQ(PendingCount(), 0);
+  EXPECT_EQ(slow.calls(), 12 + 12 + 1);
+  EXPECT_EQ(slow.max_in_one_lane(), 1);
+  EXPECT_GE(slow.max_overall(), 2);
+  EXPECT_LE(slow.max_overall(), 4);  // one scoring lane + three contacts
 }
 
 TEST_F(ForwarderTest, StartAndStopRunTheLoopInTheBackground) {
