@@ -196,20 +196,10 @@ std::vector<std::string> FeedbackStore::Script::Command(
 }
 
 absl::StatusOr<redis::Reply> FeedbackStore::Script::Run(
-    redis::Pool& pool, const std::vector<std::string>& args,
-    const std::vector<std::string>& before) const {
-  for (const bool with_source : {false, true}) {
-    std::vector<std::vector<std::string>> commands;
-    if (!before.empty()) commands.push_back(before);
-    commands.push_back(Command(args, with_source));
-    ASSIGN_OR_RETURN(std::vector<redis::Reply> replies,
-                     pool.Pipeline(commands));
-    if (!before.empty()) RETURN_IF_ERROR(replies.front().AsStatus());
-    redis::Reply& reply = replies.back();
-    if (!with_source && IsNoScript(reply)) continue;
-    return std::move(reply);
-  }
-  return absl::InternalError("unreachable: EVAL answered NOSCRIPT");
+    redis::Pool& pool, const std::vector<std::string>& args) const {
+  ASSIGN_OR_RETURN(redis::Reply reply, pool.Command(Command(args, false)));
+  if (!IsNoScript(reply)) return reply;
+  return pool.Command(Command(args, true));
 }
 
 absl::StatusOr<FeedbackStore::PreparedAppend> FeedbackStore::PrepareAppend(

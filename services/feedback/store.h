@@ -249,11 +249,9 @@ class FeedbackStore {
     // EVALSHA sha args... or, with_source, EVAL source args...
     std::vector<std::string> Command(const std::vector<std::string>& args,
                                      bool with_source) const;
-    // Runs it through the pool, pipelined after `before` (an idempotent
-    // command, or empty) on one connection; the script's reply.
+    // Runs it through the pool; the script's reply.
     absl::StatusOr<redis::Reply> Run(
-        redis::Pool& pool, const std::vector<std::string>& args,
-        const std::vector<std::string>& before = {}) const;
+        redis::Pool& pool, const std::vector<std::string>& args) const;
 
    private:
     const char* source_;
