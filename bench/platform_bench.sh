@@ -5,19 +5,23 @@
 # ports, seeds data, drives each RPC with rapport-loadgen, and prints a
 # table of QPS, p50, p99 and the ratios to echo.
 #
-#   bench/platform_bench.sh [--duration S] [--concurrency N] [--import N]
+#   bench/platform_bench.sh [--duration S] [--concurrency N] [--import N] [--no-feedback]
+#
+# The feedback section (between the "feedback section" markers) adds
+# SubmitFeedback on a Redis with AOF everysec and the forwarding lag.
 #
 # Needs a RelWithDebInfo/Release build in build/ (cmake --preset default).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BIN=${BIN:-$PWD/build/bin}
-DURATION=10 CONCURRENCY=16 IMPORT=100000
+DURATION=10 CONCURRENCY=16 IMPORT=100000 FEEDBACK=1
 while [[ $# -gt 0 ]]; do
   case $1 in
     --duration) DURATION=$2; shift 2 ;;
     --concurrency) CONCURRENCY=$2; shift 2 ;;
     --import) IMPORT=$2; shift 2 ;;
-    *) echo "usage: $0 [--duration S] [--concurrency N] [--import N]" >&2; exit 2 ;;
+    --no-feedback) FEEDBACK=0; shift ;;
+    *) echo "usage: $0 [--duration S] [--concurrency N] [--import N] [--no-feedback]" >&2; exit 2 ;;
   esac
 done
 PY=/usr/bin/python3
@@ -64,6 +68,174 @@ load GetProfile 127.0.0.1:50541 rapport.profile.v1.ProfileService/GetProfile '{"
 load "UpsertContact(unchanged)" 127.0.0.1:50541 rapport.profile.v1.ProfileService/UpsertContact "$MITCH"
 load echo-again 127.0.0.1:50540 rapport.bench.v1.EchoService/Echo "{\"payload\":\"$(head -c 768 /dev/zero | base64 -w0)\"}"
 
+# ---- feedback section begin (owner: feedback-service; bench/README.md) ----
+# SubmitFeedback against echo, on a Redis with the durability feedback needs
+# (appendonly yes, appendfsync everysec: its own redis-server, so the rows
+# above keep theirs), with its own profile-service and scoring-service:
+#  - SubmitFeedback(review): reviews are stored, read and acknowledged by
+#    the forwarder, not sent to peers: the cost of accepting an item;
+#  - SubmitFeedback: outcomes on a message scoring-service scored for a
+#    known contact, so the forwarder calls RecordOutcome (the learning loop)
+#    and RecordInteraction for every item. No idempotency key: loadgen
+#    repeats one request and every call stores a new item.
+# During the outcome run the forwarding backlog is sampled every second
+# (rapport_feedback_forward_lag_seconds / _backlog_items, XINFO GROUPS);
+# after it, until nothing is pending or unread (at most FEEDBACK_DRAIN_MAX
+# seconds, default 600), with CPU per forwarded item by process.
+if [[ $FEEDBACK -eq 1 ]]; then
+  FB_REDIS_PORT=6531 FB_DRAIN_MAX=${FEEDBACK_DRAIN_MAX:-600}
+  FB_STREAM='rapport:{default}:feedback'
+  declare -A FB_PID
+  mkdir -p "$WORK/fb-redis"
+  redis-server --port $FB_REDIS_PORT --bind 127.0.0.1 --dir "$WORK/fb-redis" --save '' \
+    --appendonly yes --appendfsync everysec --daemonize no >"$WORK/redis-fb.log" 2>&1 &
+  PIDS+=($!); FB_PID[redis]=$!
+  for _ in $(seq 50); do redis-cli -p $FB_REDIS_PORT ping >/dev/null 2>&1 && break; sleep 0.1; done
+  fb_start() { # name binary grpc-port metrics-port: a service on the feedback Redis
+    RAPPORT_REDIS_URL=redis://127.0.0.1:$FB_REDIS_PORT RAPPORT_PROFILE_ADDR=127.0.0.1:50543 \
+      RAPPORT_SCORING_ADDR=127.0.0.1:50544 \
+      "$BIN/$2" --grpc-addr=127.0.0.1:$3 --metrics-addr=127.0.0.1:$4 >"$WORK/$2-fb.log" 2>&1 &
+    PIDS+=($!); FB_PID[$1]=$!
+    for _ in $(seq 300); do "$BIN/rapportctl" health --target 127.0.0.1:$3 >/dev/null 2>&1 && return; sleep 0.1; done
+    echo "$2 did not start; see $WORK/$2-fb.log" >&2; exit 1
+  }
+  fb_start profile profile-service 50543 9543
+  fb_start scoring scoring-service 50544 9544
+  fb_start feedback feedback-service 50545 9545
+  fb_one() { "$BIN/rapport-loadgen" --target "$1" --method "$2" --request "$3" --concurrency 1 \
+               --duration 0.2 --warmup 0 >/dev/null; }
+  fb_one 127.0.0.1:50543 rapport.profile.v1.ProfileService/UpsertContact "$MITCH"
+  fb_one 127.0.0.1:50544 rapport.scoring.v1.ScoringService/ScoreMessage \
+    '{"message_id":"bench-msg-1","contact_id":"bench-mitch","template_id":"tpl-bench","message":{"channel":"CHANNEL_EMAIL","subject":"EMEA rep churn","body":"Hi Mitch, you mentioned cutting onboarding time for new reps. What does a new rep in EMEA spend the first two weeks on today?"}}'
+  FB_OUTCOME='{"feedback":{"author":{"team":"TEAM_SALES","id":"rep-7"},"subject":{"message_id":"bench-msg-1"},"outcome":{"outcome":"OUTCOME_MEETING_BOOKED"}}}'
+  FB_REVIEW='{"feedback":{"author":{"team":"TEAM_SALES","id":"rep-7"},"subject":{"template_id":"tpl-bench"},"review":{"rating":4,"comment":"Short, and about their onboarding problem","tags":["concise"]}}}'
+
+  # Stack CPU ticks (redis profile scoring feedback) and the machine's
+  # (total, idle) from /proc.
+  fb_ticks() {
+    for n in redis profile scoring feedback; do
+      awk '{printf "%s ", $14 + $15}' "/proc/${FB_PID[$n]}/stat"
+    done
+    awk '/^cpu /{print $2+$3+$4+$5+$6+$7+$8, $5+$6}' /proc/stat
+  }
+  # Forwarding state: t, lag metric, backlog metric, pending, unread, XLEN.
+  fb_sample() {
+    local m g
+    m=$(curl -s --max-time 1 http://127.0.0.1:9545/metrics || true)
+    g=$(redis-cli -p $FB_REDIS_PORT XINFO GROUPS "$FB_STREAM" | paste -sd' ')
+    printf '%s %s %s %s %s %s\n' "$(date +%s.%N)" \
+      "$(awk '/^rapport_feedback_forward_lag_seconds /{print $2}' <<<"$m")" \
+      "$(awk '/^rapport_feedback_forward_backlog_items /{print $2}' <<<"$m")" \
+      "$(awk '{for(i=1;i<NF;i++) if($i=="pending") print $(i+1)}' <<<"$g")" \
+      "$(awk '{for(i=1;i<NF;i++) if($i=="lag") print $(i+1)}' <<<"$g")" \
+      "$(redis-cli -p $FB_REDIS_PORT XLEN "$FB_STREAM")"
+  }
+  # Samples every second into FILE until nothing is pending or unread.
+  fb_drain() { # file
+    for _ in $(seq "$FB_DRAIN_MAX"); do
+      fb_sample >>"$1"
+      read -r _ _ _ p u _ < <(tail -1 "$1")
+      [[ "$p" == 0 && "$u" == 0 ]] && return
+      sleep 1
+    done
+  }
+  # Like load, plus CPU: "<stack ticks> <machine ticks>" before and after
+  # and loadgen's user+sys seconds, in $WORK/<label>.cpu.
+  fb_load() { # label request
+    fb_ticks >"$WORK/$1.cpu"
+    /usr/bin/time -f "%U %S" -o "$WORK/$1.time" "$BIN/rapport-loadgen" --target 127.0.0.1:50545 \
+      --method rapport.feedback.v1.FeedbackService/SubmitFeedback --request "$2" \
+      --concurrency "$CONCURRENCY" --duration "$DURATION" --json >"$WORK/$1.json"
+    fb_ticks >>"$WORK/$1.cpu"
+    echo "$1" >>"$WORK/order"
+  }
+
+  fb_one 127.0.0.1:50545 rapport.feedback.v1.FeedbackService/SubmitFeedback "$FB_OUTCOME"
+  fb_drain "$WORK/fb-warm.tsv"  # the first outcome went round the learning loop
+  load "echo(feedback)" 127.0.0.1:50540 rapport.bench.v1.EchoService/Echo "{\"payload\":\"$(head -c 768 /dev/zero | base64 -w0)\"}"
+  fb_load "SubmitFeedback(review)" "$FB_REVIEW"
+  fb_drain "$WORK/fb-review-drain.tsv"
+  ( while :; do fb_sample; sleep 1; done ) >"$WORK/fb-during.tsv" &
+  FB_SAMPLER=$!
+  fb_load SubmitFeedback "$FB_OUTCOME"
+  kill $FB_SAMPLER; wait $FB_SAMPLER 2>/dev/null || true
+  fb_ticks >"$WORK/fb-drain.cpu"
+  echo "$(date +%s.%N)" >"$WORK/fb-drain.start"
+  fb_drain "$WORK/fb-drain.tsv"
+  fb_ticks >>"$WORK/fb-drain.cpu"
+  curl -s http://127.0.0.1:9545/metrics | grep -E '^rapport_feedback_(forwarded_total\{.*result="(ok|duplicate|retry|failed)"|dead_letters_total|forward_retries_total)' \
+    >"$WORK/fb-metrics.txt" || true
+  curl -s http://127.0.0.1:9544/metrics | grep -E '^rapport_scoring_(outcomes_total|model_conflicts_total)' >>"$WORK/fb-metrics.txt" || true
+  curl -s http://127.0.0.1:9543/metrics | grep -E '^rapport_profile_write_conflicts_total' >>"$WORK/fb-metrics.txt" || true
+  $PY - "$WORK" >"$WORK/feedback.txt" <<'PYEOF'
+import json, os, sys
+work = sys.argv[1]
+HZ = os.sysconf("SC_CLK_TCK")
+NAMES = ["redis", "profile", "scoring", "feedback"]
+def path(n): return os.path.join(work, n)
+def samples(n):
+    out = []
+    for line in open(path(n)) if os.path.exists(path(n)) else []:
+        f = line.split()
+        if len(f) == 6:
+            out.append([float(x) if x else 0.0 for x in f])
+    return out
+def cpu(n):  # per-process CPU seconds, machine busy fraction and CPU seconds
+    a, b = [list(map(int, l.split())) for l in open(path(n)).read().strip().splitlines()]
+    d = [y - x for x, y in zip(a, b)]
+    procs = {k: d[i] / HZ for i, k in enumerate(NAMES)}
+    total, idle = d[4], d[5]
+    return procs, (total - idle) / max(1, total), (total - idle) / HZ
+def loadgen_cpu(label):
+    u, s_ = open(path(label + ".time")).read().split()[-2:]
+    return float(u) + float(s_)
+echo = json.load(open(path("echo(feedback).json")))
+print("feedback section: Redis appendonly yes, appendfsync everysec; profile, scoring, feedback "
+      "services on it; the forwarder running")
+for label in ("SubmitFeedback(review)", "SubmitFeedback"):
+    r = json.load(open(path(label + ".json")))
+    procs, busy, machine = cpu(label + ".cpu")
+    lg = loadgen_cpu(label)
+    ours = sum(procs.values()) + lg
+    print(f"  {label}: {r['qps']:.0f} QPS = {r['qps'] / echo['qps']:.2f} x echo(feedback) "
+          f"({echo['qps']:.0f}); p50 {r['latency_us']['p50']:.0f} us, p99 {r['latency_us']['p99']:.0f} us; "
+          f"errors {r['errors']}")
+    print(f"    CPU-s during the run: loadgen {lg:.1f}, " +
+          ", ".join(f"{k} {v:.1f}" for k, v in procs.items()) +
+          f"; machine {100 * busy:.0f} % busy, others ~{max(0.0, machine - ours):.1f} CPU-s")
+during = samples("fb-during.tsv")
+drain = samples("fb-drain.tsv")
+if during:
+    stored = during[-1][5] - during[0][5]
+    span = during[-1][0] - during[0][0]
+    grown = (during[-1][3] + during[-1][4]) - (during[0][3] + during[0][4])
+    print(f"  forwarding during the outcome run ({len(during)} samples over {span:.0f} s): "
+          f"{stored / max(span, 1e-9):.0f} items/s stored, {(stored - grown) / max(span, 1e-9):.0f} items/s "
+          f"forwarded; lag max {max(r[1] for r in during):.1f} s, backlog max "
+          f"{max(r[2] for r in during):.0f} items (pending max {max(r[3] for r in during):.0f})")
+if drain:
+    start = float(open(path("fb-drain.start")).read())
+    backlog = drain[0][3] + drain[0][4]
+    last = drain[-1]
+    secs = last[0] - start
+    done = last[3] == 0 and last[4] == 0
+    procs, busy, _ = cpu("fb-drain.cpu")
+    if done and backlog > 0:
+        print(f"  after the run: backlog {backlog:.0f} items, drained in {secs:.0f} s = "
+              f"{backlog / max(secs, 1e-9):.0f} items/s forwarded (machine {100 * busy:.0f} % busy)")
+        print("    CPU per forwarded item while draining: " +
+              ", ".join(f"{k} {1e6 * v / backlog:.0f} us" for k, v in procs.items()) +
+              f"; total {1e6 * sum(procs.values()) / backlog:.0f} us")
+    elif done:
+        print("  after the run: nothing left to forward")
+    else:
+        print(f"  after the run: backlog {backlog:.0f} items, NOT drained after {secs:.0f} s "
+              f"(pending {last[3]:.0f}, unread {last[4]:.0f})")
+print("  " + open(path("fb-metrics.txt")).read().strip().replace("\n", "\n  "))
+PYEOF
+fi
+# ---- feedback section end ----
+
 # Bulk import over one ImportContacts stream, and Redis memory per contact.
 if [[ $IMPORT -gt 0 ]]; then
   $PY - "$IMPORT" >"$WORK/contacts.csv" <<'PYEOF'
@@ -101,6 +273,10 @@ for l in order:
     print(f"| {l} | {r['qps']:.0f} | {lat['p50']:.0f} | {lat['p99']:.0f} | {r['qps'] / echo['qps']:.2f} | "
           f"{lat['p99'] / echo['latency_us']['p99']:.2f} | {r['errors']} |")
 imp = os.path.join(work, "import.txt")
+fb = os.path.join(work, "feedback.txt")  # feedback section
+if os.path.exists(fb):
+    print()
+    print(open(fb).read().strip())
 if os.path.exists(imp):
     print()
     print(open(imp).read().strip())

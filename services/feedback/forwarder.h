@@ -129,6 +129,7 @@ class ForwarderMetrics {
   prometheus::Counter& retries;       // rapport_feedback_forward_retries_total
   prometheus::Counter& dead_letters;  // rapport_feedback_dead_letters_total
   prometheus::Gauge& lag_seconds;     // rapport_feedback_forward_lag_seconds
+  prometheus::Gauge& backlog;         // rapport_feedback_forward_backlog_items
   prometheus::Gauge& held;            // rapport_feedback_forward_held_items
 
  private:
@@ -140,9 +141,9 @@ struct ForwarderOptions {
   std::string consumer;
   // Entries read per tenant per pass (XREADGROUP COUNT).
   int batch = 64;
-  // Deliveries in flight at once. Scoring learns each outcome with a
-  // compare-and-set on the tenant's model, so many concurrent outcomes of
-  // one tenant mostly conflict; a few keep the pipe full.
+  // Peer calls in flight at once, over all lanes; within a lane (scoring:
+  // one tenant's model; profile: one contact) calls run one at a time,
+  // since the peers apply them with a compare-and-set on that record.
   int max_in_flight = 8;
   // Items held (read, not yet acknowledged) before reading pauses.
   int max_held = 1024;
@@ -204,9 +205,16 @@ class Forwarder {
   void Loop();
   void Hold(const std::string& tenant, std::vector<Entry> entries,
             absl::Time now);
+  // Delivery of one pass in steps and lanes (see forwarder.cc).
+  struct Step;
+  struct Batch;
   void DeliverAll(const std::vector<Item*>& due);
-  void Deliver(Item* item, ItemDone done);
-  void DeliverProfile(Item* item, ItemDone done);
+  std::optional<Step> NextStep(Item* item);
+  // Puts the item's next step in its lane, or counts the item finished;
+  // with batch.mu held.
+  void Queue(Batch& batch, Item* item);
+  void Launch(const std::shared_ptr<Batch>& batch);
+  void RunStep(Item* item, const Step& step, ItemDone done);
   void StoreEnrichments(const std::vector<Item*>& due);
   // Acknowledges, reschedules or condemns an item after a delivery; true
   // when it was delivered (its id is then in `acks`).

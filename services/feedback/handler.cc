@@ -10,6 +10,7 @@
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "absl/synchronization/notification.h"
 #include "common/log/log.h"
 #include "common/status/macros.h"
 #include "common/util/util.h"
@@ -147,45 +148,80 @@ void FeedbackHandler::SetChecker(
   checker_ = std::move(checker);
 }
 
-absl::Status FeedbackHandler::SubmitFeedback(
+absl::StatusOr<FeedbackHandler::SubmitPlan> FeedbackHandler::PrepareSubmit(
     const auth::Principal& principal, const v1::SubmitFeedbackRequest& request,
     v1::SubmitFeedbackResponse* response) {
   RETURN_IF_ERROR(RequireWrite(principal));
   if (!request.has_feedback()) {
     return absl::InvalidArgumentError("feedback: required");
   }
-  ASSIGN_OR_RETURN(v1::Feedback item,
+  SubmitPlan plan;
+  plan.tenant = principal.tenant;
+  ASSIGN_OR_RETURN(plan.item,
                    NormalizeSubmission(request.feedback(), options_.now()));
-  RETURN_IF_ERROR(CheckAuthorTeam(principal, item));
+  RETURN_IF_ERROR(CheckAuthorTeam(principal, plan.item));
 
-  for (v1::RespectWarning& w : checker()->CheckFeedback(item)) {
-    *item.add_warnings() = std::move(w);
+  for (v1::RespectWarning& w : checker()->CheckFeedback(plan.item)) {
+    *plan.item.add_warnings() = std::move(w);
   }
-  item.set_flagged(item.warnings_size() > 0);
+  plan.item.set_flagged(plan.item.warnings_size() > 0);
   if (request.validate_only()) {
-    *response->mutable_warnings() = item.warnings();
-    response->set_flagged(item.flagged());
-    return absl::OkStatus();
+    *response->mutable_warnings() = plan.item.warnings();
+    response->set_flagged(plan.item.flagged());
+    plan.store = false;
   }
+  return plan;
+}
 
-  ASSIGN_OR_RETURN(
-      FeedbackStore::AppendResult stored,
-      store_.Append(principal.tenant, item, item.idempotency_key()));
-  const v1::Feedback& answer = stored.entry.feedback;
-  response->set_feedback_id(stored.entry.id);
-  *response->mutable_created_at() = answer.created_at();
-  *response->mutable_warnings() = answer.warnings();
-  response->set_flagged(answer.flagged());
-  response->set_duplicate(stored.duplicate);
-  if (stored.duplicate) {
-    metrics_.duplicates.Increment();
-    return absl::OkStatus();
+void FeedbackHandler::StoreSubmit(SubmitPlan plan,
+                                  v1::SubmitFeedbackResponse* response,
+                                  SubmitDone done) {
+  if (!plan.store) {
+    std::move(done)(absl::OkStatus());
+    return;
   }
-  metrics_.Submitted(item.author().team(), KindOf(item)).Increment();
-  if (item.flagged()) {
-    metrics_.RespectFlag(item.author().team(), TargetTeam(item)).Increment();
-  }
-  return absl::OkStatus();
+  const std::string key = plan.item.idempotency_key();
+  store_.Append(
+      plan.tenant, plan.item, key,
+      [this, response, done = std::move(done)](
+          absl::StatusOr<FeedbackStore::AppendResult> stored) mutable {
+        if (!stored.ok()) {
+          std::move(done)(stored.status());
+          return;
+        }
+        const v1::Feedback& answer = stored->entry.feedback;
+        response->set_feedback_id(stored->entry.id);
+        *response->mutable_created_at() = answer.created_at();
+        *response->mutable_warnings() = answer.warnings();
+        response->set_flagged(answer.flagged());
+        response->set_duplicate(stored->duplicate);
+        if (stored->duplicate) {
+          metrics_.duplicates.Increment();
+        } else {
+          metrics_.Submitted(answer.author().team(), KindOf(answer))
+              .Increment();
+          if (answer.flagged()) {
+            metrics_.RespectFlag(answer.author().team(), TargetTeam(answer))
+                .Increment();
+          }
+        }
+        std::move(done)(absl::OkStatus());
+      });
+}
+
+absl::Status FeedbackHandler::SubmitFeedback(
+    const auth::Principal& principal, const v1::SubmitFeedbackRequest& request,
+    v1::SubmitFeedbackResponse* response) {
+  ASSIGN_OR_RETURN(SubmitPlan plan,
+                   PrepareSubmit(principal, request, response));
+  absl::Notification answered;
+  absl::Status status;
+  StoreSubmit(std::move(plan), response, [&](absl::Status s) {
+    status = std::move(s);
+    answered.Notify();
+  });
+  answered.WaitForNotification();
+  return status;
 }
 
 std::string EncodePageToken(absl::string_view last_id,

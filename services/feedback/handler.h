@@ -15,6 +15,7 @@
 #include <string>
 
 #include "absl/base/thread_annotations.h"
+#include "absl/functional/any_invocable.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
@@ -79,6 +80,26 @@ class FeedbackHandler {
                   std::shared_ptr<const respect::RespectChecker> checker,
                   HandlerOptions options = {});
 
+  // SubmitFeedback in two steps, so the gRPC adapter can answer from the
+  // store's I/O thread (DESIGN.md "Performance notes"): PrepareSubmit checks
+  // the caller, validates, normalizes and respect-checks on the calling
+  // thread; StoreSubmit appends and fills `response`, and `done` runs once,
+  // when Redis has answered (or at once when nothing is to be stored:
+  // validate_only). OK means the item is stored: never earlier.
+  struct SubmitPlan {
+    std::string tenant;
+    v1::Feedback item;  // normalized, warnings and flagged set
+    bool store = true;  // false: validate_only, `response` is complete
+  };
+  using SubmitDone = absl::AnyInvocable<void(absl::Status) &&>;
+  absl::StatusOr<SubmitPlan> PrepareSubmit(
+      const auth::Principal& principal,
+      const v1::SubmitFeedbackRequest& request,
+      v1::SubmitFeedbackResponse* response);
+  // `response` must stay valid until `done` has run.
+  void StoreSubmit(SubmitPlan plan, v1::SubmitFeedbackResponse* response,
+                   SubmitDone done);
+  // Both steps, waiting for the answer (tests and tools).
   absl::Status SubmitFeedback(const auth::Principal& principal,
                               const v1::SubmitFeedbackRequest& request,
                               v1::SubmitFeedbackResponse* response);

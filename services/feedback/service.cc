@@ -1,8 +1,10 @@
 #include "services/feedback/service.h"
 
+#include <memory>
 #include <string>
 #include <utility>
 
+#include "common/server/codec.h"
 #include "common/server/handler.h"
 #include "common/server/raw_handler.h"
 #include "common/status/macros.h"
@@ -33,7 +35,7 @@ FeedbackServiceImpl::FeedbackServiceImpl(
     HandlerOptions options, WatchOptions watch_options)
     : auth_(runtime.auth()),
       metrics_(runtime.metrics().registry()),
-      store_(*runtime.redis()),
+      store_(*runtime.redis(), runtime.async_redis()),
       handler_(store_, metrics_, std::move(checker), std::move(options)),
       watch_pool_(MakeWatchPool(runtime, watch_options)),
       watch_hub_(*watch_pool_, metrics_, watch_options) {}
@@ -45,14 +47,40 @@ void FeedbackServiceImpl::Shutdown() {
   watch_hub_.WaitIdle(watch_hub_.options().block + absl::Seconds(1));
 }
 
+// Checked on the callback thread, stored through the pipelined AsyncClient
+// and answered from its I/O thread once Redis applied the append script:
+// no callback thread waits on Redis (DESIGN.md "Performance notes"), and
+// OK still means stored.
 grpc::ServerUnaryReactor* FeedbackServiceImpl::SubmitFeedback(
     grpc::CallbackServerContext* ctx, const grpc::ByteBuffer* request,
     grpc::ByteBuffer* response) {
-  return RawUnary<v1::SubmitFeedbackRequest, v1::SubmitFeedbackResponse>(
-      ctx, request, response, auth_, "SubmitFeedback",
-      [&](const auth::Principal& p, const auto& req, auto* resp) {
-        return handler_.SubmitFeedback(p, req, resp);
+  grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
+  // Request and response live until Redis has answered.
+  struct Call {
+    v1::SubmitFeedbackRequest request;
+    v1::SubmitFeedbackResponse response;
+  };
+  auto call = std::make_unique<Call>();
+  FeedbackHandler::SubmitPlan plan;
+  const absl::Status status = server::Guarded(
+      *ctx, auth_, "SubmitFeedback", [&](const auth::Principal& p) {
+        RETURN_IF_ERROR(server::ParseRequest(*request, &call->request));
+        ASSIGN_OR_RETURN(
+            plan, handler_.PrepareSubmit(p, call->request, &call->response));
+        return absl::OkStatus();
       });
+  if (!status.ok()) {
+    reactor->Finish(ToGrpcStatus(status));
+    return reactor;
+  }
+  v1::SubmitFeedbackResponse* out = &call->response;
+  handler_.StoreSubmit(
+      std::move(plan), out,
+      [reactor, response, call = std::move(call)](absl::Status st) {
+        if (st.ok()) st = server::SerializeResponse(call->response, response);
+        reactor->Finish(ToGrpcStatus(st));
+      });
+  return reactor;
 }
 
 grpc::ServerUnaryReactor* FeedbackServiceImpl::ListFeedback(

@@ -1,7 +1,11 @@
 #include "services/feedback/store.h"
 
+#include <openssl/sha.h>
+
+#include <cstring>
 #include <utility>
 
+#include "absl/strings/escaping.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
@@ -36,6 +40,40 @@ end
 local id = redis.call('XADD', KEYS[1], 'MINID', '~', ARGV[2], '*', 'f', ARGV[1])
 if #KEYS > 1 then redis.call('SET', KEYS[2], id, 'EX', ARGV[3]) end
 return {1, id}
+)lua";
+
+// Replays dead letters: puts each one's stream entry back into the
+// forwarder group's pending list and deletes the dead letter, atomically.
+// KEYS[1] stream, KEYS[2] dead-letter stream. ARGV: group, consumer, idle
+// ms, then dead-letter entry ids. XCLAIM ... FORCE creates the pending
+// entry although the entry was acknowledged; IDLE makes it old enough for
+// the next XAUTOCLAIM of any forwarder. An entry no longer in the stream
+// (trimmed or deleted) cannot be replayed: its dead letter stays. Returns
+// {replayed feedback ids, feedback ids missing from the stream}; dead
+// letters already gone (replayed concurrently) are in neither.
+constexpr char kReplayScript[] = R"lua(
+local replayed, missing = {}, {}
+for i = 4, #ARGV do
+  local e = redis.call('XRANGE', KEYS[2], ARGV[i], ARGV[i])
+  if e[1] then
+    local fields, id = e[1][2], nil
+    for j = 1, #fields, 2 do
+      if fields[j] == 'id' then id = fields[j + 1] end
+    end
+    local claimed = {}
+    if id then
+      claimed = redis.call('XCLAIM', KEYS[1], ARGV[1], ARGV[2], 0, id,
+                           'IDLE', ARGV[3], 'FORCE', 'JUSTID')
+    end
+    if #claimed == 1 then
+      redis.call('XDEL', KEYS[2], ARGV[i])
+      replayed[#replayed + 1] = id
+    else
+      missing[#missing + 1] = id or ARGV[i]
+    end
+  end
+end
+return {replayed, missing}
 )lua";
 
 absl::Status Corrupt(absl::string_view what) {
@@ -96,6 +134,10 @@ bool IsNoGroup(const redis::Reply& r) {
   return r.is_error() && r.error_code() == "NOGROUP";
 }
 
+bool IsNoScript(const redis::Reply& r) {
+  return r.is_error() && r.error_code() == "NOSCRIPT";
+}
+
 }  // namespace
 
 std::vector<Entry> DecodeEntries(const redis::Reply& reply) {
@@ -114,8 +156,13 @@ std::vector<Entry> DecodeEntries(const redis::Reply& reply) {
   return out;
 }
 
-FeedbackStore::FeedbackStore(redis::Pool& pool, StoreOptions options)
-    : pool_(pool), options_(options), append_(kAppendScript) {}
+FeedbackStore::FeedbackStore(redis::Pool& pool, redis::AsyncClient* async,
+                             StoreOptions options)
+    : pool_(pool),
+      async_(async),
+      options_(options),
+      append_(kAppendScript),
+      replay_(kReplayScript) {}
 
 absl::StatusOr<std::string> FeedbackStore::StreamKey(absl::string_view tenant) {
   return redis::Key(tenant, {"feedback"});
@@ -130,56 +177,44 @@ std::string FeedbackStore::TrimBound() const {
   return absl::StrCat(std::max<int64_t>(0, ms));
 }
 
-absl::StatusOr<std::string> FeedbackStore::Script::Sha(redis::Pool& pool,
-                                                       bool reload) {
-  {
-    absl::MutexLock lock(&mu_);
-    if (!reload && !sha_.empty()) return sha_;
-  }
-  ASSIGN_OR_RETURN(redis::Reply reply,
-                   pool.Command({"SCRIPT", "LOAD", source_}));
-  ASSIGN_OR_RETURN(std::string sha, reply.AsString());
-  absl::MutexLock lock(&mu_);
-  sha_ = std::move(sha);
-  return sha_;
+FeedbackStore::Script::Script(const char* source) : source_(source) {
+  unsigned char digest[SHA_DIGEST_LENGTH];
+  SHA1(reinterpret_cast<const unsigned char*>(source), std::strlen(source),
+       digest);
+  sha_ = absl::BytesToHexString(
+      absl::string_view(reinterpret_cast<const char*>(digest), sizeof(digest)));
+}
+
+std::vector<std::string> FeedbackStore::Script::Command(
+    const std::vector<std::string>& args, bool with_source) const {
+  std::vector<std::string> cmd;
+  cmd.reserve(args.size() + 2);
+  cmd.emplace_back(with_source ? "EVAL" : "EVALSHA");
+  cmd.emplace_back(with_source ? source_ : sha_);
+  cmd.insert(cmd.end(), args.begin(), args.end());
+  return cmd;
 }
 
 absl::StatusOr<redis::Reply> FeedbackStore::Script::Run(
-    redis::Pool& pool, std::vector<std::string> args,
-    const std::vector<std::string>& before) {
-  for (int attempt = 0; attempt < 2; ++attempt) {
-    ASSIGN_OR_RETURN(std::string sha, Sha(pool, attempt > 0));
-    std::vector<std::vector<std::string>> commands;
-    if (!before.empty()) commands.push_back(before);
-    std::vector<std::string>& cmd =
-        commands.emplace_back(std::vector<std::string>{"EVALSHA", sha});
-    cmd.insert(cmd.end(), args.begin(), args.end());
-    ASSIGN_OR_RETURN(std::vector<redis::Reply> replies,
-                     pool.Pipeline(commands));
-    if (!before.empty()) RETURN_IF_ERROR(replies.front().AsStatus());
-    redis::Reply& reply = replies.back();
-    // NOSCRIPT means the script did not run at all: loading it and running
-    // it again cannot apply it twice (and `before` must be idempotent).
-    if (reply.is_error() && reply.error_code() == "NOSCRIPT") continue;
-    return std::move(reply);
-  }
-  return absl::UnavailableError(
-      "redis keeps forgetting the feedback scripts (NOSCRIPT); is it "
-      "restarting?");
+    redis::Pool& pool, const std::vector<std::string>& args) const {
+  ASSIGN_OR_RETURN(redis::Reply reply, pool.Command(Command(args, false)));
+  if (!IsNoScript(reply)) return reply;
+  return pool.Command(Command(args, true));
 }
 
-absl::StatusOr<FeedbackStore::AppendResult> FeedbackStore::Append(
+absl::StatusOr<FeedbackStore::PreparedAppend> FeedbackStore::PrepareAppend(
     absl::string_view tenant, const v1::Feedback& item,
-    absl::string_view idempotency_key) {
+    absl::string_view idempotency_key) const {
+  PreparedAppend out;
   ASSIGN_OR_RETURN(std::string stream, StreamKey(tenant));
-  v1::Feedback stored = item;
-  stored.clear_id();
-  stored.clear_created_at();
+  out.item = item;
+  out.item.clear_id();
+  out.item.clear_created_at();
   std::string bytes;
-  if (!stored.SerializeToString(&bytes)) {
+  if (!out.item.SerializeToString(&bytes)) {
     return absl::InternalError("feedback item could not be serialized");
   }
-  std::vector<std::string> args;
+  std::vector<std::string>& args = out.script_args;
   if (idempotency_key.empty()) {
     args = {"1", std::move(stream)};
   } else {
@@ -194,9 +229,14 @@ absl::StatusOr<FeedbackStore::AppendResult> FeedbackStore::Append(
   // submit: a set lost with a Redis that restarted without persistence is
   // rebuilt by the next item (on a cluster the set lives in another slot;
   // pipelining to it then needs a cluster-aware client).
-  ASSIGN_OR_RETURN(redis::Reply reply,
-                   append_.Run(pool_, std::move(args),
-                               {"SADD", kTenantsKey, ToStr(tenant)}));
+  out.sadd = {"SADD", kTenantsKey, ToStr(tenant)};
+  return out;
+}
+
+absl::StatusOr<FeedbackStore::AppendResult> FeedbackStore::ParseAppend(
+    const redis::Reply& sadd, const redis::Reply& reply,
+    const v1::Feedback& item) {
+  RETURN_IF_ERROR(sadd.AsStatus());
   RETURN_IF_ERROR(reply.AsStatus());
   if (!reply.is_array() || reply.elements().size() < 2 ||
       !reply.elements()[0].is_integer() || !reply.elements()[1].is_string()) {
@@ -216,6 +256,68 @@ absl::StatusOr<FeedbackStore::AppendResult> FeedbackStore::Append(
   }
   StampFromId(result.entry.id, &result.entry.feedback);
   return result;
+}
+
+absl::StatusOr<FeedbackStore::AppendResult> FeedbackStore::Append(
+    absl::string_view tenant, const v1::Feedback& item,
+    absl::string_view idempotency_key) {
+  ASSIGN_OR_RETURN(PreparedAppend prepared,
+                   PrepareAppend(tenant, item, idempotency_key));
+  for (const bool with_source : {false, true}) {
+    ASSIGN_OR_RETURN(
+        std::vector<redis::Reply> replies,
+        pool_.Pipeline({prepared.sadd,
+                        append_.Command(prepared.script_args, with_source)}));
+    if (!with_source && IsNoScript(replies[1])) continue;
+    return ParseAppend(replies[0], replies[1], prepared.item);
+  }
+  return absl::InternalError("unreachable: EVAL answered NOSCRIPT");
+}
+
+struct FeedbackStore::AsyncAppend {
+  PreparedAppend prepared;
+  AppendDone done;
+  bool with_source = false;
+};
+
+void FeedbackStore::Append(absl::string_view tenant, const v1::Feedback& item,
+                           absl::string_view idempotency_key, AppendDone done) {
+  if (async_ == nullptr) {
+    std::move(done)(Append(tenant, item, idempotency_key));
+    return;
+  }
+  absl::StatusOr<PreparedAppend> prepared =
+      PrepareAppend(tenant, item, idempotency_key);
+  if (!prepared.ok()) {
+    std::move(done)(prepared.status());
+    return;
+  }
+  auto op = std::make_unique<AsyncAppend>();
+  op->prepared = *std::move(prepared);
+  op->done = std::move(done);
+  SendAppend(std::move(op));
+}
+
+void FeedbackStore::SendAppend(std::unique_ptr<AsyncAppend> op) {
+  std::vector<std::vector<std::string>> commands = {
+      op->prepared.sadd,
+      append_.Command(op->prepared.script_args, op->with_source)};
+  async_->Pipeline(
+      commands, [this, op = std::move(op)](
+                    absl::StatusOr<std::vector<redis::Reply>> replies) mutable {
+        if (!replies.ok()) {
+          std::move(op->done)(replies.status());
+          return;
+        }
+        if (!op->with_source && IsNoScript((*replies)[1])) {
+          // Sent again from the I/O thread (allowed by AsyncClient).
+          op->with_source = true;
+          SendAppend(std::move(op));
+          return;
+        }
+        std::move(op->done)(
+            ParseAppend((*replies)[0], (*replies)[1], op->prepared.item));
+      });
 }
 
 absl::StatusOr<std::vector<Entry>> FeedbackStore::Range(
@@ -437,33 +539,91 @@ absl::Status FeedbackStore::DeadLetter(absl::string_view tenant,
   return absl::OkStatus();
 }
 
-absl::StatusOr<std::vector<std::optional<std::string>>>
-FeedbackStore::OldestPending(const std::vector<std::string>& tenants) {
+absl::StatusOr<std::vector<FeedbackStore::Backlog>> FeedbackStore::Backlogs(
+    const std::vector<std::string>& tenants) {
+  // Per tenant: XPENDING (count, oldest pending id) and XINFO GROUPS (the
+  // group's last-delivered-id and lag, the entries not read yet), in one
+  // round trip; then, for tenants with unread entries, the first unread
+  // entry's id.
   std::vector<std::vector<std::string>> commands;
+  std::vector<std::string> streams;
   for (const std::string& tenant : tenants) {
     ASSIGN_OR_RETURN(std::string stream, StreamKey(tenant));
-    commands.push_back({"XPENDING", std::move(stream), kForwarderGroup});
+    commands.push_back({"XPENDING", stream, kForwarderGroup});
+    commands.push_back({"XINFO", "GROUPS", stream});
+    streams.push_back(std::move(stream));
   }
   ASSIGN_OR_RETURN(std::vector<redis::Reply> replies, pool_.Pipeline(commands));
-  std::vector<std::optional<std::string>> out(tenants.size());
-  for (size_t i = 0; i < replies.size(); ++i) {
-    const redis::Reply& r = replies[i];
-    if (IsNoGroup(r)) continue;
-    RETURN_IF_ERROR(r.AsStatus());
+  std::vector<Backlog> out(tenants.size());
+  std::vector<std::vector<std::string>> next_commands;
+  std::vector<size_t> next_of;
+  for (size_t i = 0; i < tenants.size(); ++i) {
+    const redis::Reply& pending = replies[2 * i];
+    const redis::Reply& groups = replies[2 * i + 1];
+    if (IsNoGroup(pending) ||
+        (groups.is_error() && groups.error_code() == "ERR")) {
+      continue;  // no stream or group yet: nothing to forward
+    }
+    RETURN_IF_ERROR(pending.AsStatus());
+    RETURN_IF_ERROR(groups.AsStatus());
     // [count, min id, max id, consumers]
-    if (r.is_array() && r.elements().size() >= 2 &&
-        r.elements()[1].is_string()) {
-      out[i] = r.elements()[1].str();
+    if (pending.is_array() && pending.elements().size() >= 2) {
+      if (pending.elements()[0].is_integer()) {
+        out[i].pending = pending.elements()[0].integer();
+      }
+      if (pending.elements()[1].is_string()) {
+        out[i].oldest_pending = pending.elements()[1].str();
+      }
+    }
+    std::string last_delivered;
+    for (const redis::Reply& g : groups.elements()) {
+      if (!g.is_array()) continue;
+      const auto& kv = g.elements();
+      bool ours = false;
+      std::string delivered;
+      std::optional<int64_t> lag;
+      for (size_t j = 0; j + 1 < kv.size(); j += 2) {
+        const std::string& k = kv[j].str();
+        if (k == "name") ours = kv[j + 1].str() == kForwarderGroup;
+        if (k == "last-delivered-id") delivered = kv[j + 1].str();
+        if (k == "lag" && kv[j + 1].is_integer()) lag = kv[j + 1].integer();
+      }
+      if (!ours) continue;
+      last_delivered = delivered;
+      // A nil lag means Redis cannot tell (after XDEL/XSETID): look.
+      out[i].unread = lag.value_or(-1);
+    }
+    if (out[i].unread != 0 && !last_delivered.empty()) {
+      next_commands.push_back({"XRANGE", streams[i],
+                               absl::StrCat("(", last_delivered), "+", "COUNT",
+                               "1"});
+      next_of.push_back(i);
+    }
+  }
+  if (next_commands.empty()) return out;
+  ASSIGN_OR_RETURN(std::vector<redis::Reply> next,
+                   pool_.Pipeline(next_commands));
+  for (size_t k = 0; k < next.size(); ++k) {
+    RETURN_IF_ERROR(next[k].AsStatus());
+    std::vector<Entry> first = DecodeEntries(next[k]);
+    Backlog& b = out[next_of[k]];
+    if (first.empty()) {
+      b.unread = 0;
+    } else {
+      b.oldest_unread = first[0].id;
+      if (b.unread < 0) b.unread = 1;  // at least one; count unknown
     }
   }
   return out;
 }
 
 absl::StatusOr<std::vector<DeadLetterRecord>> FeedbackStore::DeadLetters(
-    absl::string_view tenant, int count) {
+    absl::string_view tenant, int count, absl::string_view before) {
   ASSIGN_OR_RETURN(std::string dead, DeadKey(tenant));
+  const std::string max =
+      before.empty() ? std::string("+") : absl::StrCat("(", before);
   ASSIGN_OR_RETURN(redis::Reply reply,
-                   pool_.Command({"XREVRANGE", dead, "+", "-", "COUNT",
+                   pool_.Command({"XREVRANGE", dead, max, "-", "COUNT",
                                   absl::StrCat(count)}));
   RETURN_IF_ERROR(reply.AsStatus());
   std::vector<DeadLetterRecord> out;
@@ -490,6 +650,45 @@ absl::StatusOr<std::vector<DeadLetterRecord>> FeedbackStore::DeadLetters(
     }
     StampFromId(id, &d.feedback);
     out.push_back(std::move(d));
+  }
+  return out;
+}
+
+absl::StatusOr<FeedbackStore::ReplayResult> FeedbackStore::ReplayDeadLetters(
+    absl::string_view tenant, const std::vector<std::string>& dead_entry_ids) {
+  ReplayResult out;
+  if (dead_entry_ids.empty()) return out;
+  ASSIGN_OR_RETURN(std::string stream, StreamKey(tenant));
+  ASSIGN_OR_RETURN(std::string dead, DeadKey(tenant));
+  for (const std::string& id : dead_entry_ids) {
+    if (!ParseStreamId(id).has_value()) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "dead letter id \"", absl::CEscape(id), "\" is not a stream id"));
+    }
+  }
+  constexpr size_t kBatch = 500;  // bounds how long one script holds Redis
+  for (size_t begin = 0; begin < dead_entry_ids.size(); begin += kBatch) {
+    const size_t end = std::min(dead_entry_ids.size(), begin + kBatch);
+    std::vector<std::string> args = {
+        "2",
+        stream,
+        dead,
+        kForwarderGroup,
+        kReplayConsumer,
+        absl::StrCat(absl::ToInt64Milliseconds(kReplayIdle))};
+    args.insert(args.end(), dead_entry_ids.begin() + begin,
+                dead_entry_ids.begin() + end);
+    ASSIGN_OR_RETURN(redis::Reply reply, replay_.Run(pool_, args));
+    RETURN_IF_ERROR(reply.AsStatus());
+    if (!reply.is_array() || reply.elements().size() != 2) {
+      return Corrupt("replay script reply");
+    }
+    for (const redis::Reply& r : reply.elements()[0].elements()) {
+      out.replayed.push_back(r.str());
+    }
+    for (const redis::Reply& r : reply.elements()[1].elements()) {
+      out.missing.push_back(r.str());
+    }
   }
   return out;
 }

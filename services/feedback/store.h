@@ -51,10 +51,11 @@
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/functional/any_invocable.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
-#include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "common/redis/async_client.h"
 #include "common/redis/pool.h"
 #include "rapport/feedback/v1/feedback.pb.h"
 #include "services/feedback/feedback_store.pb.h"
@@ -65,6 +66,10 @@ namespace rapport::feedback {
 inline constexpr char kForwarderGroup[] = "forwarder";
 // The global set of tenants with a feedback stream.
 inline constexpr char kTenantsKey[] = "rapport:feedback:tenants";
+// Owner of replayed dead letters until a forwarder reclaims them, and how
+// idle they are made: longer than any forwarder's claim_idle.
+inline constexpr char kReplayConsumer[] = "dead-letter-replay";
+inline constexpr absl::Duration kReplayIdle = absl::Hours(24);
 
 struct StoreOptions {
   // How long items (and dead letters and outcome enrichments) are kept. It
@@ -95,7 +100,11 @@ struct DeadLetterRecord {
 
 class FeedbackStore {
  public:
-  FeedbackStore(redis::Pool& pool, StoreOptions options = {});
+  // `async` (optional, not owned) carries SubmitFeedback's writes so that
+  // gRPC callback threads never wait on Redis (DESIGN.md "Performance
+  // notes"); everything else goes through `pool`.
+  FeedbackStore(redis::Pool& pool, redis::AsyncClient* async = nullptr,
+                StoreOptions options = {});
 
   FeedbackStore(const FeedbackStore&) = delete;
   FeedbackStore& operator=(const FeedbackStore&) = delete;
@@ -106,11 +115,21 @@ class FeedbackStore {
   // one atomic script (and adds the tenant to the global set), unless
   // `idempotency_key` (optional) was used before: then nothing is written and
   // the original entry is answered with duplicate = true (`entry` holds what is
-  // still stored of it).
+  // still stored of it). The result exists only once Redis has applied (or
+  // refused) the script: an OK result means the item is stored.
   struct AppendResult {
     Entry entry;
     bool duplicate = false;
   };
+  using AppendDone = absl::AnyInvocable<void(absl::StatusOr<AppendResult>) &&>;
+  // Non-blocking: through the store's AsyncClient, `done` running on its I/O
+  // thread (it must be short and must not block). Without an AsyncClient,
+  // blocking through the pool. Either way `done` runs exactly once, and may
+  // run before Append returns (e.g. for a tenant that is not a valid key
+  // part).
+  void Append(absl::string_view tenant, const v1::Feedback& item,
+              absl::string_view idempotency_key, AppendDone done);
+  // Blocking, through the pool (tools and tests).
   absl::StatusOr<AppendResult> Append(absl::string_view tenant,
                                       const v1::Feedback& item,
                                       absl::string_view idempotency_key);
@@ -177,13 +196,38 @@ class FeedbackStore {
   absl::Status DeadLetter(absl::string_view tenant, const Entry& entry,
                           absl::string_view error, int attempts,
                           absl::Time now);
-  // Id of the oldest entry pending in the group of each tenant (nullopt when
-  // none is pending), in one round trip.
-  absl::StatusOr<std::vector<std::optional<std::string>>> OldestPending(
+  // What is not forwarded yet in a tenant's stream: entries read by a
+  // forwarder and not acknowledged (pending), and entries no forwarder has
+  // read yet (unread: the group's lag). Both count toward forwarding lag.
+  struct Backlog {
+    int64_t pending = 0;
+    std::optional<std::string> oldest_pending;
+    int64_t unread = 0;  // -1: some, Redis could not count them
+    std::optional<std::string> oldest_unread;
+  };
+  // One per tenant, in two round trips at most.
+  absl::StatusOr<std::vector<Backlog>> Backlogs(
       const std::vector<std::string>& tenants);
-  // Dead letters, newest first, at most `count`.
+  // Dead letters, newest first, at most `count`, older than the dead-letter
+  // entry id `before` (empty: from the newest).
   absl::StatusOr<std::vector<DeadLetterRecord>> DeadLetters(
-      absl::string_view tenant, int count);
+      absl::string_view tenant, int count, absl::string_view before = "");
+
+  // Puts dead letters (DeadLetterRecord::entry_id) back for delivery and
+  // deletes them from the dead-letter stream, each atomically (one Lua
+  // script): the item's stream entry is made pending again in the group,
+  // owned by the pseudo-consumer kReplayConsumer and idle for kReplayIdle,
+  // so any forwarder's next XAUTOCLAIM takes it. The entry keeps its
+  // feedback id, so peers that applied it before treat the replay as a
+  // duplicate. Dead letters whose entry is no longer in the stream (trimmed
+  // or deleted) stay and are answered in `missing`; ids not in the
+  // dead-letter stream (any more) are ignored.
+  struct ReplayResult {
+    std::vector<std::string> replayed;  // feedback ids
+    std::vector<std::string> missing;   // feedback ids
+  };
+  absl::StatusOr<ReplayResult> ReplayDeadLetters(
+      absl::string_view tenant, const std::vector<std::string>& dead_entry_ids);
 
   // A warning text when Redis' append-only file is off (the acknowledgement
   // guarantee then rests on RDB snapshots); empty when it is on or cannot be
@@ -195,30 +239,48 @@ class FeedbackStore {
   static absl::StatusOr<std::string> DeadKey(absl::string_view tenant);
 
  private:
-  // A Lua script run with EVALSHA, loaded on first use and again after a
-  // NOSCRIPT reply (Redis restarted or SCRIPT FLUSH).
+  // A Lua script run with EVALSHA of its SHA-1 (computed here, so no
+  // SCRIPT LOAD round trip is needed), and with EVAL of its source after a
+  // NOSCRIPT reply (Redis restarted or SCRIPT FLUSH): NOSCRIPT means the
+  // script did not run, so sending it again cannot apply it twice.
   class Script {
    public:
-    explicit Script(const char* source) : source_(source) {}
-    // EVALSHA <sha> args..., pipelined after `before` (an idempotent
-    // command, or empty) on one connection.
-    absl::StatusOr<redis::Reply> Run(redis::Pool& pool,
-                                     std::vector<std::string> args,
-                                     const std::vector<std::string>& before);
+    explicit Script(const char* source);
+    // EVALSHA sha args... or, with_source, EVAL source args...
+    std::vector<std::string> Command(const std::vector<std::string>& args,
+                                     bool with_source) const;
+    // Runs it through the pool; the script's reply.
+    absl::StatusOr<redis::Reply> Run(
+        redis::Pool& pool, const std::vector<std::string>& args) const;
 
    private:
-    absl::StatusOr<std::string> Sha(redis::Pool& pool, bool reload);
     const char* source_;
-    absl::Mutex mu_;
-    std::string sha_ ABSL_GUARDED_BY(mu_);
+    std::string sha_;
   };
+
+  // The commands of one Append, built on the calling thread.
+  struct PreparedAppend {
+    std::vector<std::string> sadd;         // the tenant into the global set
+    std::vector<std::string> script_args;  // numkeys, keys, argv
+    v1::Feedback item;                     // as answered when new
+  };
+  absl::StatusOr<PreparedAppend> PrepareAppend(
+      absl::string_view tenant, const v1::Feedback& item,
+      absl::string_view idempotency_key) const;
+  static absl::StatusOr<AppendResult> ParseAppend(const redis::Reply& sadd,
+                                                  const redis::Reply& script,
+                                                  const v1::Feedback& item);
+  struct AsyncAppend;
+  void SendAppend(std::unique_ptr<AsyncAppend> op);
 
   // "MINID" bound for trimming: now - retention.
   std::string TrimBound() const;
 
   redis::Pool& pool_;
+  redis::AsyncClient* const async_;
   const StoreOptions options_;
-  Script append_;
+  const Script append_;
+  const Script replay_;
 };
 
 // Decodes an XRANGE-style entry array ([[id, [field, value, ...]], ...]).

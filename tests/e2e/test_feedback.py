@@ -262,21 +262,52 @@ class FeedbackEndToEndTest(unittest.TestCase):
         c = self.c
         INVALID = grpc.StatusCode.INVALID_ARGUMENT
         subj = feedback_pb2.FeedbackSubject(template_id="tpl-0")
-        self.assertCode(INVALID, lambda: c.submit(author=author(), subject=subj,
-                                                  review=feedback_pb2.Review(rating=9)),
-                        "feedback.review.rating: 9 is not between 1 and 5")
+        before = int(redis_cli(self.platform, "XLEN", TENANT_STREAM) or 0)
+        # Rating outside 1-5.
+        for rating in (9, 6, 0, -1):
+            self.assertCode(INVALID, lambda: c.submit(author=author(), subject=subj,
+                                                      review=feedback_pb2.Review(rating=rating)),
+                            f"feedback.review.rating: {rating} is not between 1 and 5")
+        # Unknown team, wherever a team goes.
         self.assertCode(INVALID, lambda: c.submit(author=feedback_pb2.Author(team=42, id="x"), subject=subj,
-                                                  review=feedback_pb2.Review(rating=3)), "feedback.author.team")
+                                                  review=feedback_pb2.Review(rating=3)),
+                        "feedback.author.team: 42 is not a known team")
+        self.assertCode(INVALID, lambda: c.submit(author=author(), subject=feedback_pb2.FeedbackSubject(team=42),
+                                                  note=feedback_pb2.TeamNote(to_team=common_pb2.TEAM_OPS,
+                                                                             text="hi")),
+                        "feedback.subject.team: 42 is not a known team")
+        self.assertCode(INVALID, lambda: c.submit(author=author(),
+                                                  subject=feedback_pb2.FeedbackSubject(team=common_pb2.TEAM_OPS),
+                                                  note=feedback_pb2.TeamNote(to_team=42, text="hi")),
+                        "feedback.note.to_team: 42 is not a known team")
+        self.assertCode(INVALID, lambda: c.feedback.GetDigest(feedback_pb2.GetDigestRequest(team=42), timeout=5),
+                        "team: 42 is not a known team")
+        self.assertCode(INVALID, lambda: c.feedback.ListFeedback(feedback_pb2.ListFeedbackRequest(
+            filter=feedback_pb2.FeedbackFilter(author_team=42)), timeout=5),
+            "filter.author_team: 42 is not a known team")
+        # Empty subject: none at all, or an empty id.
         self.assertCode(INVALID, lambda: c.submit(author=author(), review=feedback_pb2.Review(rating=3)),
+                        "feedback.subject: required: exactly one of message_id, template_id")
+        self.assertCode(INVALID, lambda: c.submit(author=author(), subject=feedback_pb2.FeedbackSubject(message_id=""),
+                                                  outcome=feedback_pb2.OutcomeFeedback(
+                                                      outcome=common_pb2.OUTCOME_REPLIED)),
                         "feedback.subject")
+        # Oversized text.
         self.assertCode(INVALID, lambda: c.submit(author=author(), subject=subj,
                                                   review=feedback_pb2.Review(rating=3, comment="x" * 5000)),
-                        "feedback.review.comment")
+                        "feedback.review.comment: is 5000 bytes long; at most 4096 bytes are allowed")
+        self.assertCode(INVALID, lambda: c.submit(author=author(),
+                                                  subject=feedback_pb2.FeedbackSubject(team=common_pb2.TEAM_OPS),
+                                                  note=feedback_pb2.TeamNote(to_team=common_pb2.TEAM_OPS,
+                                                                             text="y" * 4097)),
+                        "feedback.note.text: is 4097 bytes long")
         self.assertCode(INVALID, lambda: c.submit(author=author(), subject=subj), "feedback:")
         self.assertCode(INVALID, lambda: c.feedback.ListFeedback(
             feedback_pb2.ListFeedbackRequest(page_size=-1), timeout=5), "page_size")
         self.assertCode(INVALID, lambda: c.feedback.GetDigest(feedback_pb2.GetDigestRequest(
             start_time={"seconds": int(time.time()) - 100 * 86400}), timeout=5), "92 days")
+        # Nothing rejected was stored.
+        self.assertEqual(int(redis_cli(self.platform, "XLEN", TENANT_STREAM) or 0), before)
 
     def test_watch_streams_new_items_and_resumes_after_an_id(self):
         c = self.c
@@ -391,6 +422,50 @@ class FeedbackFaultTest(unittest.TestCase):
                         "the dead consumer's item was not reclaimed")
         self.assertTrue(wait_for(lambda: pending(p) == 0, 10))
 
+    def test_dead_letter_from_a_peer_outage_is_delivered_after_replay(self):
+        p, c = self.platform, self.c
+        mid = c.score("e2e-fault", 0)
+        base = self.learned()
+        fb = p["feedback-service"]
+
+        # scoring-service stays down through every attempt (8, with backoff
+        # from 200 ms doubling: about 13-25 s): the item is dead-lettered.
+        p["scoring-service"].stop()
+        fid = c.outcome(mid, common_pb2.OUTCOME_MEETING_BOOKED).feedback_id
+        self.assertTrue(wait_for(lambda: metric(fb, "rapport_feedback_dead_letters_total") >= 1, 60),
+                        "not dead-lettered within 60 s")
+        dead = json.loads(rapportctl(p, "feedback", "dead-letters", "--json").stdout)
+        self.assertEqual([d["feedback"]["id"] for d in dead], [fid])
+        self.assertIn("scoring: UNAVAILABLE", dead[0]["error"])
+        self.assertEqual(pending(p), 0)
+        stored = int(redis_cli(p, "XLEN", TENANT_STREAM))
+
+        # Usage: --id or --all, not neither; unknown ids are reported.
+        self.assertEqual(rapportctl(p, "feedback", "replay-dead-letters").returncode, 2)
+        out = rapportctl(p, "feedback", "replay-dead-letters", "--id", "1-1")
+        self.assertEqual(out.returncode, 1, out.stdout + out.stderr)
+        self.assertIn("not a dead letter of tenant default: 1-1", out.stdout)
+        self.assertEqual(len(json.loads(rapportctl(p, "feedback", "dead-letters", "--json").stdout)), 1)
+
+        # The peer is back: the replay delivers the item once, under its id.
+        p["scoring-service"].start()
+        self.assertTrue(wait_for(lambda: p["scoring-service"].health() == "SERVING", 20))
+        self.assertEqual(self.learned(), base)
+        out = rapportctl(p, "feedback", "replay-dead-letters", "--id", fid)
+        self.assertEqual(out.returncode, 0, out.stdout + out.stderr)
+        self.assertIn("replayed 1 dead letter(s)", out.stdout)
+        self.assertIn(fid, out.stdout)
+        self.assertEqual(json.loads(rapportctl(p, "feedback", "dead-letters", "--json").stdout), [])
+        self.assertTrue(wait_for(lambda: self.learned() == base + 1, 30), "the replayed item was not delivered")
+        self.assertTrue(wait_for(lambda: pending(p) == 0, 10))
+        self.assertEqual(int(redis_cli(p, "XLEN", TENANT_STREAM)), stored, "replayed in place, not appended")
+        # Nothing left: --all replays nothing, and the item is not learned twice.
+        out = rapportctl(p, "feedback", "replay-dead-letters", "--all", "--json")
+        self.assertEqual(out.returncode, 0, out.stderr)
+        self.assertEqual(json.loads(out.stdout)["replayed"], [])
+        time.sleep(1)
+        self.assertEqual(self.learned(), base + 1)
+
     def test_redis_down_is_unavailable_and_nothing_is_lost_or_doubled(self):
         p, c = self.platform, self.c
         ids = [c.score("e2e-fault", i) for i in range(10)]
@@ -404,16 +479,18 @@ class FeedbackFaultTest(unittest.TestCase):
         p.redis.start()
         self.assertEqual(int(redis_cli(p, "XLEN", TENANT_STREAM) or 0), before)
 
-        # A client submitting with idempotency keys and retrying on
-        # failures while feedback-service is killed twice and Redis
-        # restarted once: every acknowledged item is stored exactly once
-        # and learned from exactly once.
-        total = 400
+        # Clients submitting 5,000 items with idempotency keys, retrying on
+        # UNAVAILABLE (and DEADLINE_EXCEEDED: an answer lost with a killed
+        # process), while feedback-service is killed twice and Redis
+        # restarted once: every acknowledged item is stored exactly once and
+        # learned from exactly once.
+        total, threads = 5000, 8
         acked = {}
         errors = []
+        lock = threading.Lock()
 
-        def submitter():
-            for i in range(total):
+        def submitter(first):
+            for i in range(first, total, threads):
                 key = f"fault-{i}"
                 deadline = time.monotonic() + 60
                 while True:
@@ -421,25 +498,30 @@ class FeedbackFaultTest(unittest.TestCase):
                         r = c.outcome(ids[i % len(ids)],
                                       common_pb2.OUTCOME_POSITIVE_REPLY if i % 3 else common_pb2.OUTCOME_NO_REPLY,
                                       key=key, timeout=2)
-                        acked[key] = r.feedback_id
+                        with lock:
+                            acked[key] = r.feedback_id
                         break
                     except grpc.RpcError as err:
-                        if err.code() == grpc.StatusCode.INVALID_ARGUMENT or time.monotonic() > deadline:
-                            errors.append((key, err.code(), err.details()))
-                            break
+                        retryable = err.code() in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED)
+                        if not retryable or time.monotonic() > deadline:
+                            with lock:
+                                errors.append((key, err.code(), err.details()))
+                            return
                         time.sleep(0.05)
-        t = threading.Thread(target=submitter)
-        t.start()
+        workers = [threading.Thread(target=submitter, args=(n,)) for n in range(threads)]
+        for w in workers:
+            w.start()
         fb = p["feedback-service"]
         for step, at in (("kill", total // 4), ("redis", total // 2), ("kill", 3 * total // 4)):
-            self.assertTrue(wait_for(lambda: len(acked) >= at, 60), f"stuck before {step}: {errors}")
+            self.assertTrue(wait_for(lambda: len(acked) >= at or errors, 60), f"stuck before {step}: {errors}")
             if step == "kill":
                 fb.stop(sig=signal.SIGKILL)
                 fb.start()
             else:
                 p.redis.stop(sig=signal.SIGKILL)
                 p.redis.start()
-        t.join(120)
+        for w in workers:
+            w.join(120)
         self.assertFalse(errors)
         self.assertEqual(len(acked), total)
 

@@ -28,7 +28,7 @@ int RunInteraction(const config::Config& config, const std::string& verb,
 // import-csv FILE [--batch N] [--dry-run]
 int RunImportCsv(const config::Config& config, Args args);
 
-// feedback submit|list|dead-letters ...
+// feedback submit|list|dead-letters|replay-dead-letters ...
 int RunFeedback(const config::Config& config, const std::string& verb,
                 Args args);
 

@@ -1,9 +1,11 @@
-// rapportctl feedback submit|list|dead-letters, and rapportctl digest.
+// rapportctl feedback submit|list|dead-letters|replay-dead-letters, and
+// rapportctl digest.
 
 #include <cstdio>
 #include <cstdlib>
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -430,6 +432,25 @@ int List(const config::Config& config, Args args) {
   return 0;
 }
 
+// The store of the tenant's dead letters, through a one-connection pool on
+// RAPPORT_REDIS_URL / --redis-url.
+std::unique_ptr<redis::Pool> OperatorPool(const config::Config& config,
+                                          absl::Duration timeout) {
+  redis::PoolOptions po;
+  po.endpoint = config.redis;
+  po.size = 1;
+  po.command_timeout = timeout;
+  po.connect_timeout = timeout;
+  return redis::Pool::Create(po);
+}
+
+int PrintStoreError(const absl::Status& status) {
+  std::fprintf(stderr, "%s: %s\n",
+               Str(absl::StatusCodeToString(status.code())).c_str(),
+               Str(status.message()).c_str());
+  return 1;
+}
+
 constexpr char kDeadLettersUsage[] =
     "feedback dead-letters [--tenant T] [--limit N] [--json]\n"
     "      reads Redis directly (RAPPORT_REDIS_URL / --redis-url): an "
@@ -489,6 +510,94 @@ int DeadLetters(const config::Config& config, Args args) {
                 OneLine(d.error, 300).c_str());
   }
   return 0;
+}
+
+constexpr char kReplayUsage[] =
+    "feedback replay-dead-letters [--tenant T] (--id FEEDBACK_ID ... | "
+    "--all) [--json]\n"
+    "      puts dead letters back for delivery (reads and writes Redis "
+    "directly, like dead-letters): an operator command, safe to repeat";
+
+// Peers deduplicate by feedback id, so a replay of an item a peer already
+// applied is answered as a duplicate: replaying is harmless, and the way to
+// deliver what failed during a long peer outage once the peer is back.
+int ReplayDeadLetters(const config::Config& config, Args args) {
+  const std::string tenant = args.Flag("tenant", auth::kDevTenant);
+  const std::vector<std::string> ids = args.TakeAll("id");
+  const bool all = args.Switch("all");
+  const bool json = args.Switch("json");
+  const absl::Duration timeout = args.TakeTimeout(absl::Seconds(10));
+  if (all == !ids.empty()) {
+    args.AddError("give --id FEEDBACK_ID (repeatable) or --all");
+  }
+  std::vector<std::string> rest;
+  if (!args.Finish(&rest)) return Usage(kReplayUsage);
+  if (!rest.empty()) return Usage(kReplayUsage);
+
+  std::unique_ptr<redis::Pool> pool = OperatorPool(config, timeout);
+  feedback::FeedbackStore store(*pool);
+  // The dead letters to replay, found by paging through the stream (a
+  // snapshot: letters added meanwhile wait for the next replay).
+  const std::set<std::string> wanted(ids.begin(), ids.end());
+  std::set<std::string> found;
+  std::vector<std::string> entries;
+  std::string before;
+  constexpr int kPage = 500;
+  while (true) {
+    absl::StatusOr<std::vector<feedback::DeadLetterRecord>> page =
+        store.DeadLetters(tenant, kPage, before);
+    if (!page.ok()) return PrintStoreError(page.status());
+    for (const feedback::DeadLetterRecord& d : *page) {
+      if (all || wanted.contains(d.feedback.id())) {
+        entries.push_back(d.entry_id);
+        found.insert(d.feedback.id());
+      }
+    }
+    if (static_cast<int>(page->size()) < kPage) break;
+    before = page->back().entry_id;
+  }
+  absl::StatusOr<feedback::FeedbackStore::ReplayResult> replay =
+      store.ReplayDeadLetters(tenant, entries);
+  if (!replay.ok()) return PrintStoreError(replay.status());
+  std::vector<std::string> unknown;
+  for (const std::string& id : ids) {
+    if (!found.contains(id)) unknown.push_back(id);
+  }
+  const bool complete = replay->missing.empty() && unknown.empty();
+  if (json) {
+    auto list = [](const std::vector<std::string>& v) {
+      std::string out = "[";
+      for (size_t i = 0; i < v.size(); ++i) {
+        if (i > 0) out += ", ";
+        log::AppendJsonString(out, v[i]);
+      }
+      return out + "]";
+    };
+    std::printf(
+        "{\"replayed\": %s, \"missing_from_stream\": %s, "
+        "\"not_dead_letters\": %s}\n",
+        list(replay->replayed).c_str(), list(replay->missing).c_str(),
+        list(unknown).c_str());
+    return complete ? 0 : 1;
+  }
+  std::printf(
+      "replayed %zu dead letter(s) for tenant %s; a forwarder delivers them "
+      "within seconds (watch rapport_feedback_forwarded_total)\n",
+      replay->replayed.size(), tenant.c_str());
+  for (const std::string& id : replay->replayed) {
+    std::printf("  %s\n", id.c_str());
+  }
+  for (const std::string& id : replay->missing) {
+    std::printf(
+        "not replayed %s: its entry is no longer in the feedback stream "
+        "(trimmed or deleted); the dead letter stays\n",
+        id.c_str());
+  }
+  for (const std::string& id : unknown) {
+    std::printf("not a dead letter of tenant %s: %s\n", tenant.c_str(),
+                id.c_str());
+  }
+  return complete ? 0 : 1;
 }
 
 std::string Percent(double rate) {
@@ -682,10 +791,14 @@ int RunFeedback(const config::Config& config, const std::string& verb,
   if (verb == "submit") return Submit(config, std::move(args));
   if (verb == "list") return List(config, std::move(args));
   if (verb == "dead-letters") return DeadLetters(config, std::move(args));
+  if (verb == "replay-dead-letters") {
+    return ReplayDeadLetters(config, std::move(args));
+  }
   std::fprintf(stderr,
-               "usage: rapportctl feedback submit|list|dead-letters ...\n"
-               "  %s\n  %s\n  %s\n",
-               kSubmitUsage, kListUsage, kDeadLettersUsage);
+               "usage: rapportctl feedback "
+               "submit|list|dead-letters|replay-dead-letters ...\n"
+               "  %s\n  %s\n  %s\n  %s\n",
+               kSubmitUsage, kListUsage, kDeadLettersUsage, kReplayUsage);
   return 2;
 }
 

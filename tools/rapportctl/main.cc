@@ -75,6 +75,9 @@ commands:
   feedback dead-letters [--tenant T] [--limit N]
       items the forwarder gave up on, with the last error (reads Redis:
       --redis-url / RAPPORT_REDIS_URL)
+  feedback replay-dead-letters [--tenant T] (--id FEEDBACK_ID ... | --all)
+      puts dead letters back for delivery once the peer is fixed (peers
+      ignore items they already applied; reads and writes Redis)
   digest [--team TEAM] [--days N]
       a team's feedback digest over the last N days (default 7, at most
       92): outcome rates, templates, rule lifts, reviews, notes, respect

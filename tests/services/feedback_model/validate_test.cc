@@ -77,8 +77,77 @@ TEST(ValidateFeedbackTest, AcceptsEachKindAndClearsOutputOnlyFields) {
 TEST(ValidateFeedbackTest, RatingOutsideOneToFiveNamesTheField) {
   ExpectInvalid(Review(9), "feedback.review.rating",
                 "9 is not between 1 and 5");
-  ExpectInvalid(Review(0), "feedback.review.rating");
+  ExpectInvalid(Review(6), "feedback.review.rating",
+                "6 is not between 1 and 5");
+  ExpectInvalid(Review(0), "feedback.review.rating",
+                "0 is not between 1 and 5");
   ExpectInvalid(Review(-1), "feedback.review.rating");
+}
+
+// Issue 5: an unknown team is INVALID_ARGUMENT naming the field, wherever
+// a team appears (values from a newer client, or garbage).
+TEST(ValidateFeedbackTest, UnknownTeamsNameTheField) {
+  const auto unknown = static_cast<common::v1::Team>(42);
+  v1::Feedback f = Review(3);
+  f.mutable_author()->set_team(unknown);
+  ExpectInvalid(f, "feedback.author.team", "42 is not a known team");
+
+  f = Note("hello");
+  f.mutable_subject()->set_team(unknown);
+  ExpectInvalid(f, "feedback.subject.team", "42 is not a known team");
+
+  f = Note("hello");
+  f.mutable_note()->set_to_team(unknown);
+  ExpectInvalid(f, "feedback.note.to_team", "42 is not a known team");
+
+  for (void (v1::FeedbackFilter::*set)(common::v1::Team) :
+       {&v1::FeedbackFilter::set_author_team,
+        &v1::FeedbackFilter::set_to_team}) {
+    v1::FeedbackFilter filter;
+    (filter.*set)(unknown);
+    const absl::Status st = ValidateFilter(filter, "filter", true);
+    EXPECT_EQ(st.code(), absl::StatusCode::kInvalidArgument);
+    EXPECT_THAT(std::string(st.message()),
+                HasSubstr("_team: 42 is not a known team"));
+  }
+}
+
+// Issue 5: every kind needs a subject, and says which ones it takes.
+TEST(ValidateFeedbackTest, EmptySubjectNamesTheFieldForEveryKind) {
+  v1::Feedback outcome = Outcome();
+  v1::Feedback review = Review(4);
+  v1::Feedback note = Note("Thanks for the quick legal review");
+  v1::Feedback insight = Base();
+  insight.mutable_insight()->set_kind(common::v1::INSIGHT_KIND_PRIORITY);
+  insight.mutable_insight()->set_text("hiring 40 reps in Q3");
+  for (v1::Feedback* f : {&outcome, &review, &note, &insight}) {
+    f->clear_subject();
+    ExpectInvalid(*f, "feedback.subject",
+                  "required: exactly one of message_id, template_id, "
+                  "campaign_id, contact_id or team");
+  }
+  v1::Feedback empty_id = Review(4);
+  empty_id.mutable_subject()->set_template_id("");
+  ExpectInvalid(empty_id, "feedback.subject.template_id");
+}
+
+// Issue 5: text past 4096 bytes, in any text field, names the field and
+// both sizes.
+TEST(ValidateFeedbackTest, OversizedTextNamesTheFieldAndTheLimit) {
+  v1::Feedback review = Review(2);
+  review.mutable_review()->set_comment(std::string(4097, 'a'));
+  ExpectInvalid(review, "feedback.review.comment",
+                "is 4097 bytes long; at most 4096 bytes are allowed");
+
+  v1::Feedback note = Note(std::string(10'000, 'n'));
+  ExpectInvalid(note, "feedback.note.text",
+                "is 10000 bytes long; at most 4096 bytes are allowed");
+
+  v1::Feedback insight = Base();
+  insight.mutable_subject()->set_contact_id("c-1");
+  insight.mutable_insight()->set_kind(common::v1::INSIGHT_KIND_PRIORITY);
+  insight.mutable_insight()->set_text(std::string(4097, 'i'));
+  ExpectInvalid(insight, "feedback.insight.text", "4097 bytes");
 }
 
 TEST(ValidateFeedbackTest, AuthorTeamAndIdAreRequired) {

@@ -80,19 +80,27 @@ void FeedbackFixture::SetUp() {
   redis_ = *std::move(redis);
   pool_ = NewPool();
   metrics_ = std::make_unique<FeedbackMetrics>(registry_);
-  store_ = std::make_unique<FeedbackStore>(*pool_);
+  redis::AsyncClientOptions ao;
+  static_cast<redis::PoolOptions&>(ao) = pool_options();
+  async_ = redis::AsyncClient::Create(ao);
+  // SubmitFeedback goes through the AsyncClient, as in the service.
+  store_ = std::make_unique<FeedbackStore>(*pool_, async_.get());
   handler_ =
       std::make_unique<FeedbackHandler>(*store_, *metrics_, DefaultChecker());
 }
 
-std::unique_ptr<redis::Pool> FeedbackFixture::NewPool(
-    absl::Duration timeout) const {
+redis::PoolOptions FeedbackFixture::pool_options(absl::Duration timeout) const {
   redis::PoolOptions po;
   po.endpoint.port = redis_->port();
   po.size = 8;
   po.command_timeout = timeout;
   po.connect_timeout = timeout;
-  return redis::Pool::Create(po);
+  return po;
+}
+
+std::unique_ptr<redis::Pool> FeedbackFixture::NewPool(
+    absl::Duration timeout) const {
+  return redis::Pool::Create(pool_options(timeout));
 }
 
 absl::StatusOr<v1::SubmitFeedbackResponse> FeedbackFixture::Submit(

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "common/auth/auth.h"
+#include "common/redis/async_client.h"
 #include "common/redis/pool.h"
 #include "gtest/gtest.h"
 #include "services/feedback/handler.h"
@@ -38,7 +39,10 @@ class FeedbackFixture : public ::testing::Test {
  protected:
   void SetUp() override;
 
-  // A pool with its own options (e.g. a short timeout).
+  // Options of a pool on the test's Redis, and such a pool (e.g. with a
+  // short timeout).
+  redis::PoolOptions pool_options(
+      absl::Duration timeout = absl::Seconds(2)) const;
   std::unique_ptr<redis::Pool> NewPool(
       absl::Duration timeout = absl::Seconds(2)) const;
 
@@ -53,6 +57,7 @@ class FeedbackFixture : public ::testing::Test {
 
   std::unique_ptr<::rapport::testing::RedisServer> redis_;
   std::unique_ptr<redis::Pool> pool_;
+  std::unique_ptr<redis::AsyncClient> async_;
   prometheus::Registry registry_;
   std::unique_ptr<FeedbackMetrics> metrics_;
   std::unique_ptr<FeedbackStore> store_;

@@ -6,7 +6,10 @@
 
 #include <deque>
 #include <functional>
+#include <map>
+#include <set>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -95,6 +98,86 @@ class FakePeers final : public Peers {
     return st;
   }
   absl::Mutex mu_;
+};
+
+// Peers that answer later, from their own threads (as gRPC does), and
+// record how many calls overlapped: overall, per tenant at scoring and per
+// contact at profile.
+class SlowPeers final : public Peers {
+ public:
+  ~SlowPeers() override { JoinAll(); }
+
+  void RecordOutcome(const std::string& tenant,
+                     const scoring::v1::RecordOutcomeRequest& request,
+                     Done<scoring::v1::RecordOutcomeResponse> done) override {
+    scoring::v1::RecordOutcomeResponse resp;
+    // Messages m-0, m-1, ... were scored for contacts c-0, c-1, c-2.
+    resp.set_contact_id(
+        absl::StrCat("c-", std::stoi(request.message_id().substr(2)) % 3));
+    Answer("s:" + tenant, std::move(done), std::move(resp));
+  }
+  void RecordInteraction(
+      const std::string& tenant,
+      const profile::v1::RecordInteractionRequest& request,
+      Done<profile::v1::RecordInteractionResponse> done) override {
+    Answer("p:" + request.interaction().contact_id(), std::move(done),
+           profile::v1::RecordInteractionResponse());
+  }
+  void RecordInsight(const std::string& tenant,
+                     const profile::v1::RecordInsightRequest& request,
+                     Done<profile::v1::RecordInsightResponse> done) override {
+    Answer("p:" + request.insight().contact_id(), std::move(done),
+           profile::v1::RecordInsightResponse());
+  }
+
+  void JoinAll() {
+    std::vector<std::thread> threads;
+    {
+      absl::MutexLock lock(&mu_);
+      threads.swap(threads_);
+    }
+    for (std::thread& t : threads) t.join();
+  }
+
+  int max_overall() {
+    absl::MutexLock lock(&mu_);
+    return max_overall_;
+  }
+  int max_in_one_lane() {
+    absl::MutexLock lock(&mu_);
+    return max_per_lane_;
+  }
+  int calls() {
+    absl::MutexLock lock(&mu_);
+    return calls_;
+  }
+
+ private:
+  template <typename Response>
+  void Answer(const std::string& lane, Done<Response> done, Response resp) {
+    absl::MutexLock lock(&mu_);
+    ++calls_;
+    max_overall_ = std::max(max_overall_, ++running_);
+    max_per_lane_ = std::max(max_per_lane_, ++lanes_[lane]);
+    threads_.emplace_back(
+        [this, lane, done = std::move(done), resp = std::move(resp)]() mutable {
+          absl::SleepFor(absl::Milliseconds(3));
+          {
+            absl::MutexLock lock(&mu_);
+            --running_;
+            --lanes_[lane];
+          }
+          std::move(done)(std::move(resp));
+        });
+  }
+
+  absl::Mutex mu_;
+  std::vector<std::thread> threads_ ABSL_GUARDED_BY(mu_);
+  std::map<std::string, int> lanes_ ABSL_GUARDED_BY(mu_);
+  int running_ ABSL_GUARDED_BY(mu_) = 0;
+  int max_overall_ ABSL_GUARDED_BY(mu_) = 0;
+  int max_per_lane_ ABSL_GUARDED_BY(mu_) = 0;
+  int calls_ ABSL_GUARDED_BY(mu_) = 0;
 };
 
 class ForwarderTest : public FeedbackFixture {
@@ -436,6 +519,165 @@ TEST_F(ForwarderTest, LagGaugeShowsTheOldestPendingItem) {
   EXPECT_GE(fmetrics_->lag_seconds.Value(), 0.04);
   EXPECT_LT(fmetrics_->lag_seconds.Value(), 5);
   EXPECT_EQ(fmetrics_->held.Value(), 1);
+}
+
+TEST_F(ForwarderTest, LagAndBacklogCountItemsNoForwarderReadYet) {
+  // One item held for a retry, two not read yet (batch 1): the lag is the
+  // oldest item's age and the backlog counts all three.
+  peers_.scoring_script = {absl::UnavailableError("down")};
+  MustSubmit(Outcome("msg-1", common::v1::OUTCOME_REPLIED));
+  MustSubmit(Outcome("msg-2", common::v1::OUTCOME_REPLIED));
+  MustSubmit(Outcome("msg-3", common::v1::OUTCOME_REPLIED));
+  ForwarderOptions o = FastOptions();
+  o.batch = 1;
+  o.max_held = 1;
+  o.backoff_base = absl::Seconds(10);
+  o.lag_interval = absl::ZeroDuration();
+  Forwarder f(*store_, peers_, *fmetrics_, o);
+  absl::SleepFor(absl::Milliseconds(50));
+  f.RunOnce();
+  EXPECT_EQ(f.held(), 1u);
+  EXPECT_EQ(fmetrics_->backlog.Value(), 3);
+  EXPECT_GE(fmetrics_->lag_seconds.Value(), 0.04);
+
+  auto backlogs = store_->Backlogs({kTenant, "no-stream-yet"});
+  ASSERT_TRUE(backlogs.ok()) << backlogs.status();
+  ASSERT_EQ(backlogs->size(), 2u);
+  EXPECT_EQ((*backlogs)[0].pending, 1);
+  EXPECT_EQ((*backlogs)[0].unread, 2);
+  ASSERT_TRUE((*backlogs)[0].oldest_pending.has_value());
+  ASSERT_TRUE((*backlogs)[0].oldest_unread.has_value());
+  EXPECT_LT(*ParseStreamId(*(*backlogs)[0].oldest_pending),
+            *ParseStreamId(*(*backlogs)[0].oldest_unread));
+  EXPECT_EQ((*backlogs)[1].pending, 0);
+  EXPECT_EQ((*backlogs)[1].unread, 0);
+}
+
+TEST_F(ForwarderTest, ManyAbandonedEntriesAreReclaimedPassAfterPass) {
+  // A crashed replica held 5 entries; with 2 per claim the forwarder claims
+  // again in the next pass while batches come back full, not one batch per
+  // claim_interval.
+  for (int i = 0; i < 5; ++i) {
+    MustSubmit(Outcome(absl::StrCat("msg-", i), common::v1::OUTCOME_REPLIED));
+  }
+  const std::string stream = *FeedbackStore::StreamKey(kTenant);
+  ASSERT_TRUE(redis_
+                  ->Cli({"XREADGROUP", "GROUP", kForwarderGroup, "crashed",
+                         "COUNT", "10", "STREAMS", stream, ">"})
+                  .ok());
+  ForwarderOptions o = FastOptions();
+  o.batch = 2;
+  o.claim_idle = absl::Milliseconds(1);
+  o.claim_interval = absl::Hours(1);
+  Forwarder f(*store_, peers_, *fmetrics_, o);
+  absl::SleepFor(absl::Milliseconds(5));
+  for (int i = 0; i < 4; ++i) f.RunOnce();
+  EXPECT_EQ(peers_.outcomes.size(), 5u);
+  EXPECT_EQ(PendingCount(), 0);
+}
+
+TEST_F(ForwarderTest, ReplayedDeadLettersAreDeliveredUnderTheirOwnId) {
+  // A peer outage longer than the attempts: dead letter.
+  for (int i = 0; i < 3; ++i) {
+    peers_.scoring_script.push_back(absl::UnavailableError("down"));
+  }
+  const std::string id =
+      MustSubmit(Outcome("msg-1", common::v1::OUTCOME_REPLIED));
+  ForwarderOptions o = FastOptions();
+  o.max_attempts = 3;
+  Forwarder f(*store_, peers_, *fmetrics_, o);
+  RunUntil(f, [&] { return Dead().size() == 1; });
+  std::vector<DeadLetterRecord> dead = Dead();
+  ASSERT_EQ(dead.size(), 1u);
+  EXPECT_EQ(PendingCount(), 0);
+
+  // The peer is back; the operator replays.
+  auto replay = store_->ReplayDeadLetters(kTenant, {dead[0].entry_id});
+  ASSERT_TRUE(replay.ok()) << replay.status();
+  EXPECT_EQ(replay->replayed, std::vector<std::string>{id});
+  EXPECT_TRUE(replay->missing.empty());
+  EXPECT_TRUE(Dead().empty());
+  EXPECT_EQ(PendingCount(), 1) << "pending again, for any forwarder";
+  // Replaying the same dead letter again finds nothing to do.
+  replay = store_->ReplayDeadLetters(kTenant, {dead[0].entry_id});
+  ASSERT_TRUE(replay.ok());
+  EXPECT_TRUE(replay->replayed.empty());
+
+  RunUntil(f, [&] { return PendingCount() == 0; });
+  ASSERT_EQ(peers_.outcomes.size(), 4u);
+  EXPECT_EQ(peers_.outcomes.back().feedback_id(), id);
+  EXPECT_EQ(peers_.interactions.back().interaction().id(), "fb-" + id);
+  EXPECT_TRUE(Dead().empty());
+  EXPECT_EQ(StreamLength(), 1) << "replayed in place, not appended";
+}
+
+TEST_F(ForwarderTest, ADeadLetterWhoseEntryIsGoneStays) {
+  peers_.scoring_script = {absl::NotFoundError("no scored message")};
+  const std::string id =
+      MustSubmit(Outcome("never-scored", common::v1::OUTCOME_REPLIED));
+  Forwarder f(*store_, peers_, *fmetrics_, FastOptions());
+  f.RunOnce();
+  std::vector<DeadLetterRecord> dead = Dead();
+  ASSERT_EQ(dead.size(), 1u);
+  ASSERT_TRUE(
+      redis_->Cli({"XDEL", *FeedbackStore::StreamKey(kTenant), id}).ok());
+  auto replay = store_->ReplayDeadLetters(kTenant, {dead[0].entry_id});
+  ASSERT_TRUE(replay.ok()) << replay.status();
+  EXPECT_TRUE(replay->replayed.empty());
+  EXPECT_EQ(replay->missing, std::vector<std::string>{id});
+  EXPECT_EQ(Dead().size(), 1u);
+  EXPECT_EQ(PendingCount(), 0);
+
+  auto bad = store_->ReplayDeadLetters(kTenant, {"not-an-id"});
+  EXPECT_EQ(bad.status().code(), absl::StatusCode::kInvalidArgument);
+}
+
+TEST_F(ForwarderTest, DeadLettersPageNewestFirst) {
+  for (int i = 0; i < 5; ++i) {
+    peers_.scoring_script.push_back(absl::NotFoundError("no such message"));
+    MustSubmit(Outcome(absl::StrCat("m-", i), common::v1::OUTCOME_REPLIED));
+  }
+  Forwarder f(*store_, peers_, *fmetrics_, FastOptions());
+  RunUntil(f, [&] { return Dead().size() == 5; });
+  std::vector<std::string> seen;
+  std::string before;
+  for (int page = 0; page < 10; ++page) {
+    auto dead = store_->DeadLetters(kTenant, 2, before);
+    ASSERT_TRUE(dead.ok()) << dead.status();
+    for (const DeadLetterRecord& d : *dead) {
+      seen.push_back(d.feedback.subject().message_id());
+    }
+    if (dead->size() < 2) break;
+    before = dead->back().entry_id;
+  }
+  // The pages, joined, are the whole list (newest dead letter first).
+  std::vector<std::string> all;
+  for (const DeadLetterRecord& d : Dead()) {
+    all.push_back(d.feedback.subject().message_id());
+  }
+  EXPECT_EQ(seen, all);
+  EXPECT_EQ(std::set<std::string>(seen.begin(), seen.end()).size(), 5u);
+}
+
+TEST_F(ForwarderTest, CallsOnOneRecordNeverOverlapButOthersDo) {
+  // Scoring learns with a compare-and-set on the tenant's model and
+  // profile on the contact's record: overlapping calls on one record would
+  // conflict. Different contacts' calls run concurrently.
+  for (int i = 0; i < 12; ++i) {
+    MustSubmit(Outcome(absl::StrCat("m-", i), common::v1::OUTCOME_REPLIED));
+  }
+  MustSubmit(Insight("c-1", "budget freeze until Q3"));
+  SlowPeers slow;
+  ForwarderOptions o = FastOptions();
+  o.max_in_flight = 8;
+  Forwarder f(*store_, slow, *fmetrics_, o);
+  RunUntil(f, [&] { return PendingCount() == 0; });
+  slow.JoinAll();
+  EXPECT_EQ(PendingCount(), 0);
+  EXPECT_EQ(slow.calls(), 12 + 12 + 1);
+  EXPECT_EQ(slow.max_in_one_lane(), 1);
+  EXPECT_GE(slow.max_overall(), 2);
+  EXPECT_LE(slow.max_overall(), 4);  // one scoring lane + three contacts
 }
 
 TEST_F(ForwarderTest, StartAndStopRunTheLoopInTheBackground) {

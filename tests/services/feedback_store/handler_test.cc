@@ -176,6 +176,25 @@ TEST_F(HandlerTest, RedisDownIsUnavailableAndNothingIsStored) {
   EXPECT_EQ(StreamLength(), 2);
 }
 
+TEST_F(HandlerTest, AFlushedScriptCacheIsRefilledOnBothWritePaths) {
+  // Redis restarted without its script cache (or SCRIPT FLUSH): EVALSHA
+  // answers NOSCRIPT, which means nothing ran, and the submit is sent again
+  // with the script's source, through the AsyncClient and through the pool.
+  MustSubmit(Outcome("msg-1", common::v1::OUTCOME_REPLIED));
+  ASSERT_TRUE(redis_->Cli({"SCRIPT", "FLUSH"}).ok());
+  v1::Feedback f = Outcome("msg-2", common::v1::OUTCOME_REPLIED);
+  f.set_idempotency_key("after-flush");
+  auto r = Submit(f);
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_FALSE(r->duplicate());
+  ASSERT_TRUE(redis_->Cli({"SCRIPT", "FLUSH"}).ok());
+  auto blocking = store_->Append(kTenant, f, f.idempotency_key());
+  ASSERT_TRUE(blocking.ok()) << blocking.status();
+  EXPECT_TRUE(blocking->duplicate);
+  EXPECT_EQ(blocking->entry.id, r->feedback_id());
+  EXPECT_EQ(StreamLength(), 2);
+}
+
 TEST_F(HandlerTest, AuthorTeamMustMatchTheKeysTeamAndReadersCannotWrite) {
   auto r = Submit(
       Outcome("m", common::v1::OUTCOME_REPLIED, common::v1::TEAM_MARKETING),
