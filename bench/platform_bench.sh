@@ -63,10 +63,40 @@ for d in 1 3 6 20; do
     --concurrency 1 --duration 0.05 --warmup 0 >/dev/null
 done
 
-load echo 127.0.0.1:50540 rapport.bench.v1.EchoService/Echo "{\"payload\":\"$(head -c 768 /dev/zero | base64 -w0)\"}"
+# The same contact read from a replica without the in-memory profile cache:
+# one HMGET through the AsyncClient per call.
+RAPPORT_PROFILE_CACHE_ENTRIES=0 start profile-service 50546 9546
+start scoring-service 50542 9542
+
+ECHO_REQ="{\"payload\":\"$(head -c 768 /dev/zero | base64 -w0)\"}"
+load echo 127.0.0.1:50540 rapport.bench.v1.EchoService/Echo "$ECHO_REQ"
 load GetProfile 127.0.0.1:50541 rapport.profile.v1.ProfileService/GetProfile '{"contact_id":"bench-mitch"}'
+load "GetProfile(no cache)" 127.0.0.1:50546 rapport.profile.v1.ProfileService/GetProfile '{"contact_id":"bench-mitch"}'
 load "UpsertContact(unchanged)" 127.0.0.1:50541 rapport.profile.v1.ProfileService/UpsertContact "$MITCH"
-load echo-again 127.0.0.1:50540 rapport.bench.v1.EchoService/Echo "{\"payload\":\"$(head -c 768 /dev/zero | base64 -w0)\"}"
+
+# ---- scoring section begin ----
+# ScoreMessage for the contact above (profile from scoring-service's cache)
+# with the same ~1-KB draft every call (report from the score cache; the
+# message record is still written per call) and with a distinct draft per
+# call (--vary: the engine runs, report and record written); ScoreMessages
+# with distinct drafts over 4 streams of 32 in flight, in drafts/s; and the
+# engine alone on one core (Google Benchmark, fault-heavy 1-KB email) in the
+# same session, the denominator of the streaming target.
+SCORE_REQ='{"contact_id":"bench-mitch","message":{"channel":"CHANNEL_EMAIL","subject":"Rep ramp in EMEA","body":"Hi Mitch,\n\nI read that Acme Logistics is opening two new EMEA hubs this quarter. When teams grow that fast, new reps often take months to ramp, and churn follows.\n\nHow are you thinking about onboarding for the new hubs? Is ramp time something you are measuring today?\n\nIf it would help, I can share what two logistics sales leaders changed in their first 30 days.\n\nBest,\nDana"},"sender":{"team":"TEAM_SALES","rep_id":"rep-1","company_name":"Rampwise"}}'
+load "ScoreMessage(same draft)" 127.0.0.1:50542 rapport.scoring.v1.ScoringService/ScoreMessage "$SCORE_REQ"
+load "ScoreMessage(distinct drafts)" 127.0.0.1:50542 rapport.scoring.v1.ScoringService/ScoreMessage "$SCORE_REQ" \
+  --vary message.body
+"$BIN/rapport-loadgen" --target 127.0.0.1:50542 --method rapport.scoring.v1.ScoringService/ScoreMessages \
+  --request "$SCORE_REQ" --vary message.body --concurrency 4 --window 32 --duration "$DURATION" --json \
+  >"$WORK/ScoreMessages(stream).json"
+echo "ScoreMessages(stream)" >>"$WORK/order"
+ENGINE_BENCH=${ENGINE_BENCH:-$(dirname "$BIN")/bench/scoring_engine_bench}
+if [[ -x $ENGINE_BENCH ]]; then
+  "$ENGINE_BENCH" --benchmark_filter='^BM_ScoreOneKilobyteEmail$' --benchmark_repetitions=3 \
+    --benchmark_report_aggregates_only=true --benchmark_format=json >"$WORK/engine.json" 2>/dev/null
+fi
+# ---- scoring section end ----
+load echo-again 127.0.0.1:50540 rapport.bench.v1.EchoService/Echo "$ECHO_REQ"
 
 # ---- feedback section begin (owner: feedback-service; bench/README.md) ----
 # SubmitFeedback against echo, on a Redis with the durability feedback needs
@@ -152,7 +182,7 @@ if [[ $FEEDBACK -eq 1 ]]; then
 
   fb_one 127.0.0.1:50545 rapport.feedback.v1.FeedbackService/SubmitFeedback "$FB_OUTCOME"
   fb_drain "$WORK/fb-warm.tsv"  # the first outcome went round the learning loop
-  load "echo(feedback)" 127.0.0.1:50540 rapport.bench.v1.EchoService/Echo "{\"payload\":\"$(head -c 768 /dev/zero | base64 -w0)\"}"
+  load "echo(feedback)" 127.0.0.1:50540 rapport.bench.v1.EchoService/Echo "$ECHO_REQ"
   fb_load "SubmitFeedback(review)" "$FB_REVIEW"
   fb_drain "$WORK/fb-review-drain.tsv"
   ( while :; do fb_sample; sleep 1; done ) >"$WORK/fb-during.tsv" &
@@ -259,7 +289,7 @@ fi
 $PY - "$WORK" <<'PYEOF'
 import json, os, sys
 work = sys.argv[1]
-order = open(os.path.join(work, "order")).read().split()
+order = [l for l in open(os.path.join(work, "order")).read().splitlines() if l]
 rows = {l: json.load(open(os.path.join(work, l + ".json"))) for l in order}
 echo = rows["echo"]
 print(f"machine: {os.cpu_count()} cores; concurrency {echo['concurrency']}, channels {echo['channels']}, "
@@ -272,6 +302,16 @@ for l in order:
     lat = r["latency_us"]
     print(f"| {l} | {r['qps']:.0f} | {lat['p50']:.0f} | {lat['p99']:.0f} | {r['qps'] / echo['qps']:.2f} | "
           f"{lat['p99'] / echo['latency_us']['p99']:.2f} | {r['errors']} |")
+eng = os.path.join(work, "engine.json")  # scoring section
+if os.path.exists(eng) and "ScoreMessages(stream)" in rows:
+    med = [b for b in json.load(open(eng))["benchmarks"] if b.get("aggregate_name") == "median"]
+    if med:
+        rate = med[0]["items_per_second"]
+        st = rows["ScoreMessages(stream)"]
+        print()
+        print(f"scoring engine alone, one core (BM_ScoreOneKilobyteEmail, median of 3): {rate:.0f} emails/s")
+        print(f"ScoreMessages stream (4 streams x 32 in flight, distinct drafts): {st['qps']:.0f} drafts/s "
+              f"= {st['qps'] / rate:.2f} x the engine's single-core rate")
 imp = os.path.join(work, "import.txt")
 fb = os.path.join(work, "feedback.txt")  # feedback section
 if os.path.exists(fb):

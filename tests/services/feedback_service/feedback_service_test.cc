@@ -249,6 +249,8 @@ TEST_F(FeedbackServiceTest, TooManyWatchersIsResourceExhausted) {
   WaitForWatchers(1);
   auto c4 = Ctx();
   auto r4 = stub_->WatchFeedback(c4.get(), v1::WatchFeedbackRequest());
+  // A watch starts "from now": submit only once it is registered.
+  WaitForWatchers(2);
   const std::string id = Submit(OutcomeFor("m"));
   ASSERT_TRUE(r4->Read(&f));
   EXPECT_EQ(f.id(), id);
