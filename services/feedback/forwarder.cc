@@ -14,6 +14,7 @@
 #include "absl/synchronization/mutex.h"
 #include "common/auth/auth.h"
 #include "common/log/log.h"
+#include "common/metrics/counters.h"
 #include "common/server/server.h"
 #include "common/status/grpc_status.h"
 #include "services/feedback/validate.h"
@@ -161,36 +162,23 @@ void GrpcPeers::RecordInsight(const std::string& tenant,
 // --- ForwarderMetrics ---
 
 ForwarderMetrics::ForwarderMetrics(prometheus::Registry& registry)
-    : retries(prometheus::BuildCounter()
-                  .Name("rapport_feedback_forward_retries_total")
-                  .Help("Deliveries of feedback items scheduled for a retry "
-                        "after a transient failure")
-                  .Register(registry)
-                  .Add({})),
-      dead_letters(prometheus::BuildCounter()
-                       .Name("rapport_feedback_dead_letters_total")
-                       .Help("Feedback items moved to the dead-letter stream")
-                       .Register(registry)
-                       .Add({})),
-      lag_seconds(prometheus::BuildGauge()
-                      .Name("rapport_feedback_forward_lag_seconds")
-                      .Help("Age of the oldest feedback item not yet "
-                            "forwarded (pending in a forwarder or not read "
-                            "yet), over all tenants (0 when none)")
-                      .Register(registry)
-                      .Add({})),
-      backlog(prometheus::BuildGauge()
-                  .Name("rapport_feedback_forward_backlog_items")
-                  .Help("Feedback items not yet forwarded (pending in a "
-                        "forwarder plus not read yet), over all tenants")
-                  .Register(registry)
-                  .Add({})),
-      held(prometheus::BuildGauge()
-               .Name("rapport_feedback_forward_held_items")
-               .Help("Feedback items this replica's forwarder holds (read, "
-                     "not yet acknowledged)")
-               .Register(registry)
-               .Add({})) {
+    : retries(metrics::Counter(registry,
+                               "rapport_feedback_forward_retries_total",
+                               "Deliveries of feedback items scheduled for a "
+                               "retry after a transient failure")),
+      dead_letters(
+          metrics::Counter(registry, "rapport_feedback_dead_letters_total",
+                           "Feedback items moved to the dead-letter stream")),
+      lag_seconds(metrics::Gauge(
+          registry, "rapport_feedback_forward_lag_seconds",
+          "Age of the oldest feedback item not yet forwarded (pending in a "
+          "forwarder or not read yet), over all tenants (0 when none)")),
+      backlog(metrics::Gauge(registry, "rapport_feedback_forward_backlog_items",
+                             "Feedback items not yet forwarded (pending in a "
+                             "forwarder plus not read yet), over all tenants")),
+      held(metrics::Gauge(registry, "rapport_feedback_forward_held_items",
+                          "Feedback items this replica's forwarder holds "
+                          "(read, not yet acknowledged)")) {
   auto& family = prometheus::BuildCounter()
                      .Name("rapport_feedback_forwarded_total")
                      .Help(

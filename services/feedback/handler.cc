@@ -12,6 +12,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/synchronization/notification.h"
 #include "common/log/log.h"
+#include "common/metrics/counters.h"
 #include "common/status/macros.h"
 #include "common/util/util.h"
 #include "services/feedback/digest.h"
@@ -64,34 +65,23 @@ int64_t CeilMillis(absl::Time t) {
 }  // namespace
 
 FeedbackMetrics::FeedbackMetrics(prometheus::Registry& registry)
-    : duplicates(prometheus::BuildCounter()
-                     .Name("rapport_feedback_duplicates_total")
-                     .Help("SubmitFeedback replays of an idempotency key, "
-                           "answered with the original item")
-                     .Register(registry)
-                     .Add({})),
-      lexicon_reloaded(prometheus::BuildCounter()
-                           .Name("rapport_feedback_lexicon_reloads_total")
-                           .Help("Respect lexicon reloads (SIGHUP), by result")
-                           .Register(registry)
-                           .Add({{"result", "loaded"}})),
-      lexicon_rejected(prometheus::BuildCounter()
-                           .Name("rapport_feedback_lexicon_reloads_total")
-                           .Help("")
-                           .Register(registry)
-                           .Add({{"result", "rejected"}})),
-      watchers(prometheus::BuildGauge()
-                   .Name("rapport_feedback_watchers")
-                   .Help("Open WatchFeedback streams")
-                   .Register(registry)
-                   .Add({})),
-      unreadable_entries(
-          prometheus::BuildCounter()
-              .Name("rapport_feedback_unreadable_entries_total")
-              .Help("Feedback stream entries that could not be decoded and "
-                    "were skipped")
-              .Register(registry)
-              .Add({})) {
+    : duplicates(metrics::Counter(registry, "rapport_feedback_duplicates_total",
+                                  "SubmitFeedback replays of an idempotency "
+                                  "key, answered with the original item")),
+      lexicon_reloaded(
+          metrics::Counter(registry, "rapport_feedback_lexicon_reloads_total",
+                           "Respect lexicon reloads (SIGHUP), by result",
+                           {{"result", "loaded"}})),
+      lexicon_rejected(
+          metrics::Counter(registry, "rapport_feedback_lexicon_reloads_total",
+                           "Respect lexicon reloads (SIGHUP), by result",
+                           {{"result", "rejected"}})),
+      watchers(metrics::Gauge(registry, "rapport_feedback_watchers",
+                              "Open WatchFeedback streams")),
+      unreadable_entries(metrics::Counter(
+          registry, "rapport_feedback_unreadable_entries_total",
+          "Feedback stream entries that could not be decoded and were "
+          "skipped")) {
   auto& submitted = prometheus::BuildCounter()
                         .Name("rapport_feedback_submitted_total")
                         .Help("Feedback items stored, by author team and kind")

@@ -13,6 +13,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "common/metrics/counters.h"
 #include "common/status/macros.h"
 #include "common/util/util.h"
 #include "services/profile/model/validate.h"
@@ -90,60 +91,40 @@ absl::StatusOr<bool> ApplyUpsert(const common::v1::Contact& incoming,
 }  // namespace
 
 ProfileMetrics::ProfileMetrics(prometheus::Registry& registry)
-    : created(prometheus::BuildCounter()
-                  .Name("rapport_profile_contacts_upserted_total")
-                  .Help("Contacts written by UpsertContact and "
-                        "ImportContacts, by result")
-                  .Register(registry)
-                  .Add({{"result", "created"}})),
-      updated(prometheus::BuildCounter()
-                  .Name("rapport_profile_contacts_upserted_total")
-                  .Help("")
-                  .Register(registry)
-                  .Add({{"result", "updated"}})),
-      unchanged(prometheus::BuildCounter()
-                    .Name("rapport_profile_contacts_upserted_total")
-                    .Help("")
-                    .Register(registry)
-                    .Add({{"result", "unchanged"}})),
-      interactions_recorded(prometheus::BuildCounter()
-                                .Name("rapport_profile_interactions_total")
-                                .Help("RecordInteraction calls, by result")
-                                .Register(registry)
-                                .Add({{"result", "recorded"}})),
-      interactions_duplicate(prometheus::BuildCounter()
-                                 .Name("rapport_profile_interactions_total")
-                                 .Help("")
-                                 .Register(registry)
-                                 .Add({{"result", "duplicate"}})),
-      insights_applied(prometheus::BuildCounter()
-                           .Name("rapport_profile_insights_total")
-                           .Help("Contact insights applied to profiles")
-                           .Register(registry)
-                           .Add({})),
-      import_accepted(prometheus::BuildCounter()
-                          .Name("rapport_profile_import_rows_total")
-                          .Help("ImportContacts rows, by result")
-                          .Register(registry)
-                          .Add({{"result", "accepted"}})),
-      import_rejected(prometheus::BuildCounter()
-                          .Name("rapport_profile_import_rows_total")
-                          .Help("")
-                          .Register(registry)
-                          .Add({{"result", "rejected"}})),
-      write_conflicts(
-          prometheus::BuildCounter()
-              .Name("rapport_profile_write_conflicts_total")
-              .Help("Compare-and-set writes that lost to a concurrent "
-                    "writer and were retried")
-              .Register(registry)
-              .Add({})),
-      refreshes(prometheus::BuildCounter()
-                    .Name("rapport_profile_refreshes_total")
-                    .Help("Profiles derived again on read because they were "
-                          "older than the refresh interval")
-                    .Register(registry)
-                    .Add({})),
+    : created(metrics::Counter(
+          registry, "rapport_profile_contacts_upserted_total",
+          "Contacts written by UpsertContact and ImportContacts, by result",
+          {{"result", "created"}})),
+      updated(metrics::Counter(
+          registry, "rapport_profile_contacts_upserted_total",
+          "Contacts written by UpsertContact and ImportContacts, by result",
+          {{"result", "updated"}})),
+      unchanged(metrics::Counter(
+          registry, "rapport_profile_contacts_upserted_total",
+          "Contacts written by UpsertContact and ImportContacts, by result",
+          {{"result", "unchanged"}})),
+      interactions_recorded(metrics::Counter(
+          registry, "rapport_profile_interactions_total",
+          "RecordInteraction calls, by result", {{"result", "recorded"}})),
+      interactions_duplicate(metrics::Counter(
+          registry, "rapport_profile_interactions_total",
+          "RecordInteraction calls, by result", {{"result", "duplicate"}})),
+      insights_applied(
+          metrics::Counter(registry, "rapport_profile_insights_total",
+                           "Contact insights applied to profiles")),
+      import_accepted(metrics::Counter(
+          registry, "rapport_profile_import_rows_total",
+          "ImportContacts rows, by result", {{"result", "accepted"}})),
+      import_rejected(metrics::Counter(
+          registry, "rapport_profile_import_rows_total",
+          "ImportContacts rows, by result", {{"result", "rejected"}})),
+      write_conflicts(metrics::Counter(registry,
+                                       "rapport_profile_write_conflicts_total",
+                                       "Compare-and-set writes that lost to a "
+                                       "concurrent writer and were retried")),
+      refreshes(metrics::Counter(registry, "rapport_profile_refreshes_total",
+                                 "Profiles derived again on read because they "
+                                 "were older than the refresh interval")),
       derivation_seconds(
           prometheus::BuildHistogram()
               .Name("rapport_profile_derivation_seconds")

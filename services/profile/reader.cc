@@ -5,6 +5,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "common/log/log.h"
+#include "common/metrics/counters.h"
 #include "prometheus/counter.h"
 #include "prometheus/gauge.h"
 #include "services/profile/keys.h"
@@ -69,23 +70,18 @@ ProfileReader::ProfileReader(redis::AsyncClient& redis,
                              prometheus::Registry& registry, Options options)
     : redis_(redis),
       cache_(CacheOptions(options)),
-      hits_(prometheus::BuildCounter()
-                .Name("rapport_profile_cache_lookups_total")
-                .Help("Profile reads by where they were answered from: "
-                      "process memory (hit) or Redis (miss)")
-                .Register(registry)
-                .Add({{"result", "hit"}})),
-      misses_(prometheus::BuildCounter()
-                  .Name("rapport_profile_cache_lookups_total")
-                  .Help("")
-                  .Register(registry)
-                  .Add({{"result", "miss"}})),
-      subscribed_(prometheus::BuildGauge()
-                      .Name("rapport_profile_cache_subscribed")
-                      .Help("1 while the profile cache receives invalidations "
-                            "(and may answer reads), else 0")
-                      .Register(registry)
-                      .Add({})) {
+      hits_(metrics::Counter(registry, "rapport_profile_cache_lookups_total",
+                             "Profile reads by where they were answered from: "
+                             "process memory (hit) or Redis (miss)",
+                             {{"result", "hit"}})),
+      misses_(metrics::Counter(registry, "rapport_profile_cache_lookups_total",
+                               "Profile reads by where they were answered "
+                               "from: process memory (hit) or Redis (miss)",
+                               {{"result", "miss"}})),
+      subscribed_(
+          metrics::Gauge(registry, "rapport_profile_cache_subscribed",
+                         "1 while the profile cache receives invalidations "
+                         "(and may answer reads), else 0")) {
   if (!cache_.enabled()) return;
   redis::InvalidationOptions listen;
   listen.redis = options.redis;

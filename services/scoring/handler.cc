@@ -12,6 +12,7 @@
 #include "absl/synchronization/notification.h"
 #include "common/auth/auth.h"
 #include "common/log/log.h"
+#include "common/metrics/counters.h"
 #include "common/status/macros.h"
 #include "common/util/util.h"
 #include "services/profile/model/text.h"
@@ -99,66 +100,41 @@ ScoringMetrics::ScoringMetrics(prometheus::Registry& registry)
               .Add({},
                    prometheus::Histogram::BucketBoundaries{
                        5e-6, 1e-5, 2e-5, 5e-5, 1e-4, 2e-4, 5e-4, 1e-3, 5e-3})),
-      cache_hit(prometheus::BuildCounter()
-                    .Name("rapport_scoring_cache_total")
-                    .Help("Score cache look-ups, by result")
-                    .Register(registry)
-                    .Add({{"result", "hit"}})),
-      cache_miss(prometheus::BuildCounter()
-                     .Name("rapport_scoring_cache_total")
-                     .Help("")
-                     .Register(registry)
-                     .Add({{"result", "miss"}})),
-      profile_unavailable(
-          prometheus::BuildCounter()
-              .Name("rapport_scoring_profile_unavailable_total")
-              .Help("Drafts scored without the recipient's profile because "
-                    "neither the cache nor profile-service could answer")
-              .Register(registry)
-              .Add({})),
-      model_unavailable(prometheus::BuildCounter()
-                            .Name("rapport_scoring_model_unavailable_total")
-                            .Help("Drafts scored with the default weights "
-                                  "because the model could not be read")
-                            .Register(registry)
-                            .Add({})),
-      outcome_applied(prometheus::BuildCounter()
-                          .Name("rapport_scoring_outcomes_total")
-                          .Help("RecordOutcome calls, by result")
-                          .Register(registry)
-                          .Add({{"result", "learned"}})),
-      outcome_duplicate(prometheus::BuildCounter()
-                            .Name("rapport_scoring_outcomes_total")
-                            .Help("")
-                            .Register(registry)
-                            .Add({{"result", "duplicate"}})),
-      outcome_not_learned(prometheus::BuildCounter()
-                              .Name("rapport_scoring_outcomes_total")
-                              .Help("")
-                              .Register(registry)
-                              .Add({{"result", "not_learned"}})),
-      model_conflicts(prometheus::BuildCounter()
-                          .Name("rapport_scoring_model_conflicts_total")
-                          .Help("Model updates retried because another "
-                                "replica wrote first")
-                          .Register(registry)
-                          .Add({})),
-      model_version(prometheus::BuildGauge()
-                        .Name("rapport_scoring_model_version")
-                        .Help("Highest model version this replica has used "
-                              "or written")
-                        .Register(registry)
-                        .Add({})),
-      rules_reloaded(prometheus::BuildCounter()
-                         .Name("rapport_scoring_rules_reloads_total")
-                         .Help("Rules file reloads, by result")
-                         .Register(registry)
-                         .Add({{"result", "applied"}})),
-      rules_rejected(prometheus::BuildCounter()
-                         .Name("rapport_scoring_rules_reloads_total")
-                         .Help("")
-                         .Register(registry)
-                         .Add({{"result", "rejected"}})),
+      cache_hit(metrics::Counter(registry, "rapport_scoring_cache_total",
+                                 "Score cache look-ups, by result",
+                                 {{"result", "hit"}})),
+      cache_miss(metrics::Counter(registry, "rapport_scoring_cache_total",
+                                  "Score cache look-ups, by result",
+                                  {{"result", "miss"}})),
+      profile_unavailable(metrics::Counter(
+          registry, "rapport_scoring_profile_unavailable_total",
+          "Drafts scored without the recipient's profile because neither the "
+          "cache nor profile-service could answer")),
+      model_unavailable(
+          metrics::Counter(registry, "rapport_scoring_model_unavailable_total",
+                           "Drafts scored with the default weights because the "
+                           "model could not be read")),
+      outcome_applied(metrics::Counter(
+          registry, "rapport_scoring_outcomes_total",
+          "RecordOutcome calls, by result", {{"result", "learned"}})),
+      outcome_duplicate(metrics::Counter(
+          registry, "rapport_scoring_outcomes_total",
+          "RecordOutcome calls, by result", {{"result", "duplicate"}})),
+      outcome_not_learned(metrics::Counter(
+          registry, "rapport_scoring_outcomes_total",
+          "RecordOutcome calls, by result", {{"result", "not_learned"}})),
+      model_conflicts(metrics::Counter(
+          registry, "rapport_scoring_model_conflicts_total",
+          "Model updates retried because another replica wrote first")),
+      model_version(metrics::Gauge(
+          registry, "rapport_scoring_model_version",
+          "Highest model version this replica has used or written")),
+      rules_reloaded(metrics::Counter(
+          registry, "rapport_scoring_rules_reloads_total",
+          "Rules file reloads, by result", {{"result", "applied"}})),
+      rules_rejected(metrics::Counter(
+          registry, "rapport_scoring_rules_reloads_total",
+          "Rules file reloads, by result", {{"result", "rejected"}})),
       findings_(prometheus::BuildCounter()
                     .Name("rapport_scoring_findings_total")
                     .Help("Findings reported, by rule id")
