@@ -13,12 +13,6 @@
 namespace rapport::profile {
 namespace {
 
-absl::Status Corrupt(absl::string_view what) {
-  return absl::DataLossError(absl::StrCat(
-      "stored contact record is unreadable (", what,
-      "); restore it from a backup or delete and re-import the contact"));
-}
-
 redis::CoherentCacheOptions CacheOptions(const ProfileReader::Options& o) {
   redis::CoherentCacheOptions out;
   out.capacity = o.cache_entries;
@@ -27,6 +21,12 @@ redis::CoherentCacheOptions CacheOptions(const ProfileReader::Options& o) {
 }
 
 }  // namespace
+
+absl::Status CorruptContact(absl::string_view what) {
+  return absl::DataLossError(absl::StrCat(
+      "stored contact record is unreadable (", what,
+      "); restore it from a backup or delete and re-import the contact"));
+}
 
 absl::StatusOr<std::vector<std::string>> GetProfileCommand(
     absl::string_view tenant, absl::string_view contact_id) {
@@ -40,17 +40,17 @@ absl::StatusOr<std::optional<StoredProfile>> ParseProfileReply(
     const redis::Reply& reply) {
   if (reply.is_error()) return reply.AsStatus();
   if (!reply.is_array() || reply.elements().size() != 2) {
-    return Corrupt("unexpected reply shape");
+    return CorruptContact("unexpected reply shape");
   }
   const auto& e = reply.elements();
   if (e[0].is_nil()) return std::nullopt;
   StoredProfile out;
   int64_t micros = 0;
   if (!e[0].is_string() || !out.profile.ParseFromString(e[0].str())) {
-    return Corrupt("profile");
+    return CorruptContact("profile");
   }
   if (!e[1].is_string() || !absl::SimpleAtoi(e[1].str(), &micros)) {
-    return Corrupt("derivation time");
+    return CorruptContact("derivation time");
   }
   out.derived_at = absl::FromUnixMicros(micros);
   out.serialized = e[0].str();

@@ -44,6 +44,10 @@ struct StoredProfile {
   std::string serialized;
 };
 
+// DATA_LOSS for a stored contact record that cannot be read; `what` names
+// the part (no data).
+absl::Status CorruptContact(absl::string_view what);
+
 // The HMGET that reads a stored profile, and the parse of its reply
 // (nullopt: no such contact; DATA_LOSS: unreadable).
 absl::StatusOr<std::vector<std::string>> GetProfileCommand(

@@ -45,30 +45,24 @@ static_assert(std::string_view(kContactChangesChannel) ==
                   "rapport:contact-changes",
               "the scripts above name the channel literally");
 
-absl::Status Corrupt(absl::string_view what) {
-  return absl::DataLossError(absl::StrCat(
-      "stored contact record is unreadable (", what,
-      "); restore it from a backup or delete and re-import the contact"));
-}
-
 // Parses HMGET v c h replies into a record.
 absl::StatusOr<std::optional<ContactRecord>> ParseRecord(
     const redis::Reply& reply) {
   if (reply.is_error()) return reply.AsStatus();
   if (!reply.is_array() || reply.elements().size() != 3) {
-    return Corrupt("unexpected reply shape");
+    return CorruptContact("unexpected reply shape");
   }
   const auto& e = reply.elements();
   if (e[0].is_nil()) return std::nullopt;
   ContactRecord record;
   if (!e[0].is_string() || !absl::SimpleAtoi(e[0].str(), &record.version) ||
       record.version < 1) {
-    return Corrupt("version");
+    return CorruptContact("version");
   }
   if (!e[1].is_string() || !record.contact.ParseFromString(e[1].str())) {
-    return Corrupt("contact");
+    return CorruptContact("contact");
   }
-  if (!e[2].is_string()) return Corrupt("history");
+  if (!e[2].is_string()) return CorruptContact("history");
   auto history = model::ParseHistory(e[2].str());
   if (!history.ok()) return history.status();
   record.history = *std::move(history);
@@ -241,9 +235,9 @@ absl::StatusOr<std::vector<v1::Profile>> ProfileStore::Scan(
     // An id whose hash vanished between the two reads was deleted
     // meanwhile: skip it.
     if (r.is_nil()) continue;
-    if (!r.is_string()) return Corrupt("profile");
+    if (!r.is_string()) return CorruptContact("profile");
     v1::Profile& p = out.emplace_back();
-    if (!p.ParseFromString(r.str())) return Corrupt("profile");
+    if (!p.ParseFromString(r.str())) return CorruptContact("profile");
   }
   return out;
 }
