@@ -7,6 +7,7 @@ PACKAGES=(
   build-essential cmake ninja-build pkg-config git curl ca-certificates
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
   libhiredis-dev prometheus-cpp-dev libabsl-dev libssl-dev openssl libre2-dev libcsv-dev
+  libjemalloc-dev             # the allocator of every server and tool (CMakeLists.txt)
   libgtest-dev libgmock-dev libbenchmark-dev
   redis-server prometheus docker-compose
   python3 python3-grpcio python3-protobuf

@@ -22,6 +22,12 @@ namespace rapport::scoring {
 namespace {
 
 constexpr size_t kMaxBodyBytes = 64 * 1024;
+// How long RecordOutcome waits for this replica's queued records before it
+// says NOT_FOUND.
+constexpr absl::Duration kFlushForOutcome = absl::Seconds(2);
+// ... and how long for other replicas' (their queues are usually written
+// within a round trip).
+constexpr absl::Duration kOtherReplicaGrace = absl::Milliseconds(20);
 constexpr size_t kMaxSubjectBytes = 1024;
 constexpr int kMaxProductNames = 32;
 constexpr size_t kMaxNameBytes = 256;
@@ -135,6 +141,22 @@ ScoringMetrics::ScoringMetrics(prometheus::Registry& registry)
       rules_rejected(metrics::Counter(
           registry, "rapport_scoring_rules_reloads_total",
           "Rules file reloads, by result", {{"result", "rejected"}})),
+      records_pending(metrics::Gauge(
+          registry, "rapport_scoring_record_writes_pending",
+          "Message records and cache entries queued for writing to Redis "
+          "(answered, not yet stored)")),
+      record_batches_written(metrics::Counter(
+          registry, "rapport_scoring_record_batches_total",
+          "Batches of message records sent to Redis, by result",
+          {{"result", "written"}})),
+      record_batches_failed(metrics::Counter(
+          registry, "rapport_scoring_record_batches_total",
+          "Batches of message records sent to Redis, by result",
+          {{"result", "failed"}})),
+      records_refused(metrics::Counter(
+          registry, "rapport_scoring_record_writes_refused_total",
+          "ScoreMessage calls refused (UNAVAILABLE) because records could "
+          "not be queued: Redis failing or the queue full")),
       findings_(prometheus::BuildCounter()
                     .Name("rapport_scoring_findings_total")
                     .Help("Findings reported, by rule id")
@@ -156,6 +178,20 @@ void ScoringMetrics::CountFinding(absl::string_view rule_id) {
     counter = it->second;
   }
   counter->Increment();
+}
+
+void ScoringMetrics::ObserveRecordWrites(
+    const redis::WriteBehind::Stats& stats) {
+  // Stats are cumulative and observer calls may overlap: add what is new.
+  absl::MutexLock lock(&mu_);
+  records_pending.Set(static_cast<double>(stats.pending));
+  auto add = [](prometheus::Counter& c, uint64_t now, uint64_t& last) {
+    if (now > last) c.Increment(static_cast<double>(now - last));
+    last = std::max(last, now);
+  };
+  add(record_batches_written, stats.batches, last_writes_.batches);
+  add(record_batches_failed, stats.failed_batches, last_writes_.failed_batches);
+  add(records_refused, stats.refused, last_writes_.refused);
 }
 
 absl::Status ValidateScoreRequest(const v1::ScoreMessageRequest& request,
@@ -506,17 +542,13 @@ void ScoringHandler::Respond(std::unique_ptr<Call> call,
   record.set_score(report->score());
   *record.mutable_scored_at() = report->scored_at();
 
-  const std::string tenant = call->tenant;
-  const std::string message_id = report->message_id();
-  const std::string cache_key = call->cache_key;
-  store_.SaveScored(tenant, message_id, record, cache_key,
-                    write_cache ? &cache_bytes : nullptr,
-                    [this, call = std::move(call)](absl::Status saved) mutable {
-                      if (saved.ok()) {
-                        metrics_.score.Observe(call->report->score());
-                      }
-                      Finish(std::move(call), std::move(saved));
-                    });
+  // The record (and a fresh cache entry) are written behind the answer:
+  // queued here, sent with other calls' writes within about a round trip.
+  absl::Status saved =
+      store_.SaveScored(call->tenant, report->message_id(), record,
+                        call->cache_key, write_cache ? &cache_bytes : nullptr);
+  if (saved.ok()) metrics_.score.Observe(report->score());
+  Finish(std::move(call), std::move(saved));
 }
 
 void ScoringHandler::Finish(std::unique_ptr<Call> call, absl::Status status) {
@@ -540,6 +572,22 @@ absl::Status ScoringHandler::RecordOutcome(
       profile::model::ValidateOptionalId("feedback_id", request.feedback_id()));
   ASSIGN_OR_RETURN(std::optional<store::MessageRecord> record,
                    store_.LoadMessage(tenant, request.message_id()));
+  if (!record.has_value()) {
+    // Scored here a moment ago, its record may still be queued for writing.
+    if (absl::Status flushed = store_.FlushScored(kFlushForOutcome);
+        !flushed.ok()) {
+      return absl::UnavailableError(absl::StrCat(
+          "message_id: not found yet, and scored records are still being "
+          "written (",
+          flushed.message(), "); retry"));
+    }
+    ASSIGN_OR_RETURN(record, store_.LoadMessage(tenant, request.message_id()));
+  }
+  if (!record.has_value()) {
+    // Or scored by another replica whose write is a round trip behind.
+    absl::SleepFor(kOtherReplicaGrace);
+    ASSIGN_OR_RETURN(record, store_.LoadMessage(tenant, request.message_id()));
+  }
   if (!record.has_value()) {
     return absl::NotFoundError(absl::StrCat(
         "message_id: no scored message \"", absl::CEscape(request.message_id()),

@@ -59,11 +59,19 @@ class ScoringMetrics {
   prometheus::Counter& rules_reloaded;
   prometheus::Counter& rules_rejected;
 
+  // The write-behind queue of message records (ScoringStore's observer).
+  void ObserveRecordWrites(const redis::WriteBehind::Stats& stats);
+  prometheus::Gauge& records_pending;
+  prometheus::Counter& record_batches_written;
+  prometheus::Counter& record_batches_failed;
+  prometheus::Counter& records_refused;
+
  private:
   prometheus::Family<prometheus::Counter>& findings_;
   absl::Mutex mu_;
   absl::flat_hash_map<std::string, prometheus::Counter*> by_rule_
       ABSL_GUARDED_BY(mu_);
+  redis::WriteBehind::Stats last_writes_ ABSL_GUARDED_BY(mu_);
 };
 
 class ScoringHandler {
@@ -76,7 +84,8 @@ class ScoringHandler {
   // Scores `request` into `*report` and calls `done` exactly once: inline
   // when everything it needs is in memory, else on a Redis I/O thread or a
   // gRPC client thread (keep `done` short). `request` and `report` must
-  // live until then. OK only once the message's record is stored.
+  // live until then. OK once the message's record is queued for writing
+  // (ScoringStore::SaveScored): UNAVAILABLE while Redis fails.
   using ScoreDone = absl::AnyInvocable<void(absl::Status) &&>;
   void ScoreMessage(absl::string_view tenant,
                     const v1::ScoreMessageRequest& request,

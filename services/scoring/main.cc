@@ -43,9 +43,12 @@ int main(int argc, char** argv) {
       rapport::profile::ProfileReader::FromConfig(config));
   rapport::scoring::ProfileSource profiles(
       reader, profile_channel, config.peer_deadline, config.api_key);
-  rapport::scoring::ScoringStore store(*runtime.redis(), *runtime.async_redis(),
-                                       config.message_ttl);
   rapport::scoring::ScoringMetrics metrics(runtime.metrics().registry());
+  rapport::scoring::ScoringStore store(
+      *runtime.redis(), *runtime.async_redis(), config.message_ttl,
+      [&metrics](const rapport::redis::WriteBehind::Stats& stats) {
+        metrics.ObserveRecordWrites(stats);
+      });
   rapport::scoring::ScoringHandler handler(store, profiles, metrics, *rules);
   rapport::scoring::ScoringServiceImpl service(runtime.auth(), handler);
   rapport::log::Info("rules_loaded", {{"rules_version", (*rules)->version()},

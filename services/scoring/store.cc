@@ -36,8 +36,12 @@ absl::Status Corrupt(absl::string_view what) {
 }  // namespace
 
 ScoringStore::ScoringStore(redis::Pool& pool, redis::AsyncClient& async,
-                           absl::Duration message_ttl)
-    : pool_(pool), async_(async), message_ttl_(message_ttl) {}
+                           absl::Duration message_ttl,
+                           redis::WriteBehind::Observer observer)
+    : pool_(pool),
+      async_(async),
+      ttl_seconds_(absl::StrCat(absl::ToInt64Seconds(message_ttl))),
+      writes_(async, {}, std::move(observer)) {}
 
 absl::StatusOr<std::optional<v1::Model>> ScoringStore::LoadModel(
     absl::string_view tenant) {
@@ -153,44 +157,27 @@ void ScoringStore::LoadCache(absl::string_view tenant,
       });
 }
 
-void ScoringStore::SaveScored(absl::string_view tenant,
-                              absl::string_view message_id,
-                              const store::MessageRecord& record,
-                              absl::string_view cache_key,
-                              const std::string* cache, SaveDone done) {
-  absl::StatusOr<std::string> msg_key = redis::Key(tenant, {"msg", message_id});
-  if (!msg_key.ok()) {
-    std::move(done)(msg_key.status());
-    return;
-  }
-  std::vector<std::vector<std::string>> commands;
-  commands.push_back({"SET", *msg_key, record.SerializeAsString(), "EX",
-                      absl::StrCat(absl::ToInt64Seconds(message_ttl_))});
+absl::Status ScoringStore::SaveScored(absl::string_view tenant,
+                                      absl::string_view message_id,
+                                      const store::MessageRecord& record,
+                                      absl::string_view cache_key,
+                                      std::string* cache) {
+  std::vector<redis::WriteBehind::Command> commands;
+  commands.reserve(2);
+  ASSIGN_OR_RETURN(std::string msg_key,
+                   redis::Key(tenant, {"msg", message_id}));
+  commands.push_back({"SET", std::move(msg_key), record.SerializeAsString(),
+                      "EX", ttl_seconds_});
   if (cache != nullptr) {
-    absl::StatusOr<std::string> cache_redis_key =
-        redis::Key(tenant, {"score", cache_key});
-    if (!cache_redis_key.ok()) {
-      std::move(done)(cache_redis_key.status());
-      return;
-    }
-    commands.push_back({"SET", *cache_redis_key, *cache, "EX",
+    ASSIGN_OR_RETURN(std::string key, redis::Key(tenant, {"score", cache_key}));
+    commands.push_back({"SET", std::move(key), std::move(*cache), "EX",
                         absl::StrCat(absl::ToInt64Seconds(kCacheTtl))});
   }
-  async_.Pipeline(
-      commands, [done = std::move(done)](
-                    absl::StatusOr<std::vector<redis::Reply>> replies) mutable {
-        if (!replies.ok()) {
-          std::move(done)(replies.status());
-          return;
-        }
-        for (const redis::Reply& r : *replies) {
-          if (absl::Status s = r.AsStatus(); !s.ok()) {
-            std::move(done)(s);
-            return;
-          }
-        }
-        std::move(done)(absl::OkStatus());
-      });
+  return writes_.Write(std::move(commands));
+}
+
+absl::Status ScoringStore::FlushScored(absl::Duration timeout) {
+  return writes_.Flush(timeout);
 }
 
 }  // namespace rapport::scoring

@@ -5,6 +5,7 @@
 //   rapport:{t}:msg:<message_id>   STRING MessageRecord bytes, TTL
 //                                  RAPPORT_MESSAGE_TTL_DAYS (180 days)
 //   rapport:{t}:score:<sha256>     STRING CacheEntry bytes, TTL 1 day
+// Both are written behind the answer (SaveScored).
 //   rapport:{t}:outcome:<id>       STRING "1": an outcome already learned
 //                                  (feedback id), TTL 30 days
 // The model is written by a compare-and-set script that also records the
@@ -22,6 +23,7 @@
 #include "absl/time/time.h"
 #include "common/redis/async_client.h"
 #include "common/redis/pool.h"
+#include "common/redis/write_behind.h"
 #include "rapport/scoring/v1/scoring.pb.h"
 #include "services/scoring/scoring_store.pb.h"
 
@@ -31,8 +33,10 @@ class ScoringStore {
  public:
   // `pool` for the learning path, `async` for the scoring hot path (its
   // callbacks run on the AsyncClient's I/O threads).
+  // `observer` sees the write-behind queue after each batch (metrics).
   ScoringStore(redis::Pool& pool, redis::AsyncClient& async,
-               absl::Duration message_ttl);
+               absl::Duration message_ttl,
+               redis::WriteBehind::Observer observer = nullptr);
 
   // The tenant's model, or nullopt before anything was learned.
   absl::StatusOr<std::optional<v1::Model>> LoadModel(absl::string_view tenant);
@@ -61,21 +65,27 @@ class ScoringStore {
   void LoadCache(absl::string_view tenant, absl::string_view cache_key,
                  CacheDone done);
 
-  // Stores a scored message's record and, when `cache` (a serialized
-  // store::CacheEntry) is set, the cache entry, in one round trip; `done`
-  // gets OK once Redis has both.
-  using SaveDone = absl::AnyInvocable<void(absl::Status) &&>;
-  void SaveScored(absl::string_view tenant, absl::string_view message_id,
-                  const store::MessageRecord& record,
-                  absl::string_view cache_key, const std::string* cache,
-                  SaveDone done);
+  // Queues a scored message's record and, when `cache` (a serialized
+  // store::CacheEntry, moved from) is set, the cache entry, for writing behind
+  // the answer (redis::WriteBehind: grouped with other calls' writes, retried
+  // while Redis fails). OK: queued, written within about a round trip; lost
+  // only if this process dies first. UNAVAILABLE: Redis is failing or too
+  // many writes are queued; nothing queued.
+  absl::Status SaveScored(absl::string_view tenant,
+                          absl::string_view message_id,
+                          const store::MessageRecord& record,
+                          absl::string_view cache_key, std::string* cache);
+  // Waits until the records queued before the call are in Redis (a message
+  // just scored by this replica can then be loaded).
+  absl::Status FlushScored(absl::Duration timeout);
 
  private:
   absl::StatusOr<std::string> ScriptSha(bool reload);
 
   redis::Pool& pool_;
   redis::AsyncClient& async_;
-  const absl::Duration message_ttl_;
+  const std::string ttl_seconds_;  // of message records
+  redis::WriteBehind writes_;
   absl::Mutex mu_;
   std::string cas_sha_ ABSL_GUARDED_BY(mu_);
 };

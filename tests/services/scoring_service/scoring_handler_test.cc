@@ -144,10 +144,64 @@ TEST_F(ScoringHandlerTest, SeedMessageScoresLowAndIsStoredUnderItsId) {
   EXPECT_FALSE(report.cached());
   EXPECT_THAT(report.degradations(),
               ::testing::Contains(v1::DEGRADATION_INLINE_RECIPIENT));
+  // Written behind the answer: in Redis once the queue is flushed.
+  ASSERT_TRUE(replica_->store->FlushScored(absl::Seconds(5)).ok());
   auto ttl = redis_->Cli(
       {"TTL", absl::StrCat("rapport:{acme}:msg:", report.message_id())});
   ASSERT_TRUE(ttl.ok());
   EXPECT_GT(ttl->integer(), 0) << "the message record expires";
+}
+
+TEST_F(ScoringHandlerTest, AnOutcomeRightAfterScoringFindsItsRecord) {
+  // No flush: RecordOutcome on the replica that scored waits for the
+  // record it has queued.
+  for (int i = 0; i < 50; ++i) {
+    v1::ScoreMessageRequest req = SeedRequest();
+    req.mutable_message()->set_body(absl::StrCat(kSeed, " #", i));
+    const v1::ScoreReport report = Score(req);
+    auto learned = Outcome(h(), report.message_id(),
+                           common::v1::OUTCOME_NO_REPLY, absl::StrCat("f", i));
+    ASSERT_TRUE(learned.ok()) << i << ": " << learned.status();
+  }
+}
+
+TEST_F(ScoringHandlerTest, RedisDownRefusesScoringAndKeepsWhatItAnswered) {
+  ASSERT_TRUE(replica_->store->FlushScored(absl::Seconds(5)).ok());
+  ASSERT_TRUE(redis_->Kill().ok());
+  // Answers given before the failure is noticed keep their records (queued
+  // and retried); once it is noticed, calls are refused with UNAVAILABLE.
+  std::vector<std::string> answered;
+  absl::Status refused;
+  for (int i = 0; i < 5000 && refused.ok(); ++i) {
+    v1::ScoreMessageRequest req = SeedRequest();
+    req.mutable_message()->set_body(absl::StrCat(kSeed, " #", i));
+    v1::ScoreReport report;
+    refused = h().ScoreMessage(kTenant, req, &report);
+    if (refused.ok()) answered.push_back(report.message_id());
+    absl::SleepFor(absl::Milliseconds(1));
+  }
+  ASSERT_EQ(refused.code(), absl::StatusCode::kUnavailable) << refused;
+  EXPECT_THAT(refused.message(), ::testing::HasSubstr("retry"));
+
+  ASSERT_TRUE(redis_->Restart().ok());
+  ASSERT_TRUE(replica_->store->FlushScored(absl::Seconds(10)).ok());
+  for (const std::string& id : answered) {
+    auto stored =
+        redis_->Cli({"EXISTS", absl::StrCat("rapport:{acme}:msg:", id)});
+    ASSERT_TRUE(stored.ok());
+    EXPECT_EQ(stored->integer(), 1) << id;
+  }
+  // And scoring works again.
+  v1::ScoreMessageRequest req = SeedRequest();
+  req.mutable_message()->set_body(absl::StrCat(kSeed, " again"));
+  v1::ScoreReport report;
+  absl::Status again;
+  for (int i = 0; i < 500; ++i) {
+    again = h().ScoreMessage(kTenant, req, &report);
+    if (again.ok()) break;
+    absl::SleepFor(absl::Milliseconds(10));
+  }
+  EXPECT_TRUE(again.ok()) << again;
 }
 
 TEST_F(ScoringHandlerTest, CaringRewriteScoresHigh) {
