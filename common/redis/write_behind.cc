@@ -86,12 +86,13 @@ void WriteBehind::SendLocked() {
                          if (!status.ok()) break;
                        }
                      }
-                     OnBatchDone(std::move(*batch), std::move(status));
+                     OnBatchDone(std::move(*batch), status);
                    });
   mu_.Lock();
 }
 
-void WriteBehind::OnBatchDone(std::vector<Command> batch, absl::Status status) {
+void WriteBehind::OnBatchDone(std::vector<Command> batch,
+                              const absl::Status& status) {
   absl::MutexLock lock(&mu_);
   const Stats snapshot = DoneLocked(std::move(batch), status);
   if (!observer_) return;
@@ -117,7 +118,7 @@ WriteBehind::Stats WriteBehind::DoneLocked(std::vector<Command> batch,
     // Back in front of what came after it, to keep the order.
     ++stats_.failed_batches;
     failing_ = true;
-    last_error_ = std::string(status.message());
+    last_error_.assign(status.message().data(), status.message().size());
     retry_at_ =
         absl::Now() + util::JitteredBackoff(attempt_++, options_.retry_initial,
                                             options_.retry_max);

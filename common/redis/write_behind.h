@@ -104,7 +104,7 @@ class WriteBehind {
   // Precondition: !sending_ and a non-empty queue. Releases mu_ around the
   // send.
   void SendLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  void OnBatchDone(std::vector<Command> batch, absl::Status status);
+  void OnBatchDone(std::vector<Command> batch, const absl::Status& status);
   Stats DoneLocked(std::vector<Command> batch, const absl::Status& status)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void RetryLoop();

@@ -21,7 +21,7 @@
 namespace rapport::scoring {
 namespace {
 
-constexpr size_t kMaxBodyBytes = 64 * 1024;
+constexpr size_t kMaxBodyBytes = size_t{64} * 1024;
 // How long RecordOutcome waits for this replica's queued records before it
 // says NOT_FOUND.
 constexpr absl::Duration kFlushForOutcome = absl::Seconds(2);

@@ -79,6 +79,7 @@ TEST_F(WriteBehindTest, ConcurrentWritesAllLandGroupedIntoFewerBatches) {
   constexpr int kThreads = 8;
   constexpr int kPerThread = 500;
   std::vector<std::thread> threads;
+  threads.reserve(kThreads);
   for (int t = 0; t < kThreads; ++t) {
     threads.emplace_back([&, t] {
       for (int i = 0; i < kPerThread; ++i) {
@@ -95,7 +96,7 @@ TEST_F(WriteBehindTest, ConcurrentWritesAllLandGroupedIntoFewerBatches) {
   EXPECT_EQ(DbSize(), kThreads * kPerThread);
   EXPECT_EQ(Get("k:3:499"), absl::StrCat(3 * kPerThread + 499));
   const WriteBehind::Stats stats = writer.GetStats();
-  EXPECT_EQ(stats.written, uint64_t{kThreads * kPerThread});
+  EXPECT_EQ(stats.written, uint64_t{kThreads} * kPerThread);
   EXPECT_EQ(stats.pending, 0u);
   EXPECT_EQ(stats.failed_batches, 0u);
   // Writes that arrived while a batch was on the wire went out together.
