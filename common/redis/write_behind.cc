@@ -109,7 +109,6 @@ WriteBehind::Stats WriteBehind::DoneLocked(std::vector<Command> batch,
   sending_ = false;
   in_flight_ = 0;
   if (status.ok()) {
-    written_ += batch.size();
     stats_.written += batch.size();
     ++stats_.batches;
     failing_ = false;
@@ -151,11 +150,11 @@ absl::Status WriteBehind::Flush(absl::Duration timeout) {
   absl::MutexLock lock(&mu_);
   const uint64_t target = accepted_;
   const absl::Time deadline = absl::Now() + timeout;
-  while (written_ < target) {
-    if (progress_.WaitWithDeadline(&mu_, deadline) && written_ < target) {
+  while (stats_.written < target) {
+    if (progress_.WaitWithDeadline(&mu_, deadline) && stats_.written < target) {
       return absl::DeadlineExceededError(absl::StrCat(
-          "redis writes: ", target - written_, " commands still queued after ",
-          absl::FormatDuration(timeout),
+          "redis writes: ", target - stats_.written,
+          " commands still queued after ", absl::FormatDuration(timeout),
           (failing_ ? absl::StrCat(" (failing: ", last_error_, ")") : "")));
     }
   }

@@ -127,10 +127,9 @@ class WriteBehind {
   int observing_ ABSL_GUARDED_BY(mu_) = 0;         // observer calls running
   absl::CondVar progress_;  // a batch completed (Flush, destructor)
   absl::CondVar retry_cv_;  // failing_ set, or stop_thread_
-  // Sequence numbers of commands: accepted_ counts every command accepted,
-  // written_ every one written (in order, so a prefix).
+  // Every command accepted; stats_.written counts those written, in the
+  // order accepted, so Flush waits for stats_.written to reach accepted_.
   uint64_t accepted_ ABSL_GUARDED_BY(mu_) = 0;
-  uint64_t written_ ABSL_GUARDED_BY(mu_) = 0;
   Stats stats_ ABSL_GUARDED_BY(mu_);
   std::thread retry_thread_;
 };

@@ -11,7 +11,7 @@
 namespace rapport::scoring {
 namespace {
 
-constexpr absl::Duration kCacheTtl = absl::Hours(24);
+constexpr char kCacheTtlSeconds[] = "86400";  // 24 h
 constexpr absl::Duration kOutcomeTtl = absl::Hours(24 * 30);
 
 // KEYS[1] model hash, KEYS[2] outcome marker (may be a dummy when ARGV[4]
@@ -170,8 +170,8 @@ absl::Status ScoringStore::SaveScored(absl::string_view tenant,
                       "EX", ttl_seconds_});
   if (cache != nullptr) {
     ASSIGN_OR_RETURN(std::string key, redis::Key(tenant, {"score", cache_key}));
-    commands.push_back({"SET", std::move(key), std::move(*cache), "EX",
-                        absl::StrCat(absl::ToInt64Seconds(kCacheTtl))});
+    commands.push_back(
+        {"SET", std::move(key), std::move(*cache), "EX", kCacheTtlSeconds});
   }
   return writes_.Write(std::move(commands));
 }
