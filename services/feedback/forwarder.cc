@@ -550,6 +550,14 @@ void Forwarder::Launch(const std::shared_ptr<Batch>& batch) {
   }
 }
 
+void Forwarder::ProfileDelivered(Item* item, bool duplicate, ItemDone done) {
+  metrics_
+      .Forwarded(Peer::kProfile, duplicate ? Result::kDuplicate : Result::kOk)
+      .Increment();
+  item->profile_done = true;
+  std::move(done)(Outcome{});
+}
+
 void Forwarder::RunStep(Item* item, const Step& step, ItemDone done) {
   const v1::Feedback& f = item->entry.feedback;
   switch (step.kind) {
@@ -610,12 +618,7 @@ void Forwarder::RunStep(Item* item, const Step& step, ItemDone done) {
               std::move(done)(Outcome{r.status(), Peer::kProfile});
               return;
             }
-            metrics_
-                .Forwarded(Peer::kProfile,
-                           r->duplicate() ? Result::kDuplicate : Result::kOk)
-                .Increment();
-            item->profile_done = true;
-            std::move(done)(Outcome{});
+            ProfileDelivered(item, r->duplicate(), std::move(done));
           });
       return;
     }
@@ -636,12 +639,7 @@ void Forwarder::RunStep(Item* item, const Step& step, ItemDone done) {
               std::move(done)(Outcome{r.status(), Peer::kProfile});
               return;
             }
-            metrics_
-                .Forwarded(Peer::kProfile,
-                           r->duplicate() ? Result::kDuplicate : Result::kOk)
-                .Increment();
-            item->profile_done = true;
-            std::move(done)(Outcome{});
+            ProfileDelivered(item, r->duplicate(), std::move(done));
           });
       return;
     }

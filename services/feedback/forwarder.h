@@ -215,6 +215,8 @@ class Forwarder {
   void Queue(Batch& batch, Item* item);
   void Launch(const std::shared_ptr<Batch>& batch);
   void RunStep(Item* item, const Step& step, ItemDone done);
+  // profile-service confirmed the item's interaction or insight.
+  void ProfileDelivered(Item* item, bool duplicate, ItemDone done);
   void StoreEnrichments(const std::vector<Item*>& due);
   // Acknowledges, reschedules or condemns an item after a delivery; true
   // when it was delivered (its id is then in `acks`).
