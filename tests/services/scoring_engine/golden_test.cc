@@ -53,14 +53,8 @@ namespace {
 std::string TestDataDir() { return RAPPORT_ENGINE_TESTDATA; }
 
 const CompiledRules& FrozenRules() {
-  static const std::shared_ptr<const CompiledRules> rules = [] {
-    auto r = LoadRules(TestDataDir() + "/golden_rules.textproto");
-    if (!r.ok()) {
-      ADD_FAILURE() << r.status();
-      std::abort();
-    }
-    return *r;
-  }();
+  static const std::shared_ptr<const CompiledRules> rules =
+      LoadRulesOrDie(TestDataDir() + "/golden_rules.textproto");
   return *rules;
 }
 

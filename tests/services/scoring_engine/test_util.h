@@ -30,16 +30,22 @@ inline std::string ReadFile(const std::string& path) {
   return s.str();
 }
 
+// A rules file the tests cannot run without: a load error fails the test
+// binary at once.
+inline std::shared_ptr<const CompiledRules> LoadRulesOrDie(
+    const std::string& path) {
+  auto r = LoadRules(path);
+  if (!r.ok()) {
+    ADD_FAILURE() << r.status();
+    std::abort();
+  }
+  return *r;
+}
+
 // The default rules file, loaded once.
 inline const CompiledRules& DefaultRules() {
-  static const std::shared_ptr<const CompiledRules> rules = [] {
-    auto r = LoadRules(RulesDir() + "/default.textproto");
-    if (!r.ok()) {
-      ADD_FAILURE() << r.status();
-      std::abort();
-    }
-    return *r;
-  }();
+  static const std::shared_ptr<const CompiledRules> rules =
+      LoadRulesOrDie(RulesDir() + "/default.textproto");
   return *rules;
 }
 
