@@ -143,8 +143,12 @@ if [[ $FEEDBACK -eq 1 ]]; then
   # Stack CPU ticks (redis profile scoring feedback) and the machine's
   # (total, idle) from /proc.
   fb_ticks() {
-    for n in redis profile scoring feedback; do
-      awk '{printf "%s ", $14 + $15}' "/proc/${FB_PID[$n]}/stat"
+    for n in redis profile scoring feedback; do  # 0 for a process not started yet
+      if [[ -r /proc/${FB_PID[$n]}/stat ]]; then
+        awk '{printf "%s ", $14 + $15}' "/proc/${FB_PID[$n]}/stat"
+      else
+        printf '0 '
+      fi
     done
     awk '/^cpu /{print $2+$3+$4+$5+$6+$7+$8, $5+$6}' /proc/stat
   }
@@ -160,13 +164,15 @@ if [[ $FEEDBACK -eq 1 ]]; then
       "$(awk '{for(i=1;i<NF;i++) if($i=="lag") print $(i+1)}' <<<"$g")" \
       "$(redis-cli -p $FB_REDIS_PORT XLEN "$FB_STREAM")"
   }
-  # Samples every second into FILE until nothing is pending or unread.
-  fb_drain() { # file
-    for _ in $(seq "$FB_DRAIN_MAX"); do
+  # Samples every INTERVAL seconds (default 1) into FILE until nothing is
+  # pending or unread.
+  fb_drain() { # file [interval]
+    local every=${2:-1}
+    for _ in $(seq "$(awk -v m="$FB_DRAIN_MAX" -v e="$every" 'BEGIN{print int(m / e)}')"); do
       fb_sample >>"$1"
       read -r _ _ _ p u _ < <(tail -1 "$1")
       [[ "$p" == 0 && "$u" == 0 ]] && return
-      sleep 1
+      sleep "$every"
     done
   }
   # Like load, plus CPU: "<stack ticks> <machine ticks>" before and after
@@ -193,6 +199,22 @@ if [[ $FEEDBACK -eq 1 ]]; then
   echo "$(date +%s.%N)" >"$WORK/fb-drain.start"
   fb_drain "$WORK/fb-drain.tsv"
   fb_ticks >>"$WORK/fb-drain.cpu"
+  # Forwarding capacity: a replica with the forwarder off accepts outcomes
+  # for DURATION seconds (the backlog), then one with it on drains them
+  # while nothing else runs: items forwarded per second from its start.
+  stop_feedback() { kill -TERM "${FB_PID[feedback]}"; wait "${FB_PID[feedback]}" 2>/dev/null || true; }
+  stop_feedback
+  RAPPORT_FORWARDER=off fb_start feedback feedback-service 50545 9545
+  "$BIN/rapport-loadgen" --target 127.0.0.1:50545 \
+    --method rapport.feedback.v1.FeedbackService/SubmitFeedback --request "$FB_OUTCOME" \
+    --concurrency "$CONCURRENCY" --duration "$DURATION" --json >"$WORK/fb-backlog.json"
+  fb_sample >"$WORK/fb-backlog.tsv"
+  stop_feedback
+  fb_ticks >"$WORK/fb-capacity.cpu"
+  echo "$(date +%s.%N)" >"$WORK/fb-capacity.start"
+  fb_start feedback feedback-service 50545 9545
+  fb_drain "$WORK/fb-capacity.tsv" 0.2
+  fb_ticks >>"$WORK/fb-capacity.cpu"
   curl -s http://127.0.0.1:9545/metrics | grep -E '^rapport_feedback_(forwarded_total\{.*result="(ok|duplicate|retry|failed)"|dead_letters_total|forward_retries_total)' \
     >"$WORK/fb-metrics.txt" || true
   curl -s http://127.0.0.1:9544/metrics | grep -E '^rapport_scoring_(outcomes_total|model_conflicts_total)' >>"$WORK/fb-metrics.txt" || true
@@ -261,6 +283,24 @@ if drain:
     else:
         print(f"  after the run: backlog {backlog:.0f} items, NOT drained after {secs:.0f} s "
               f"(pending {last[3]:.0f}, unread {last[4]:.0f})")
+capacity = samples("fb-capacity.tsv")
+backlog_at = samples("fb-backlog.tsv")
+if capacity and backlog_at:
+    start = float(open(path("fb-capacity.start")).read())
+    backlog = backlog_at[0][3] + backlog_at[0][4]
+    last = capacity[-1]
+    secs = last[0] - start
+    procs, busy, _ = cpu("fb-capacity.cpu")
+    if last[3] == 0 and last[4] == 0 and backlog > 0:
+        rate = backlog / max(secs, 1e-9)
+        print(f"  forwarding capacity: {backlog:.0f} outcomes accepted with the forwarder off, then "
+              f"forwarded in {secs:.1f} s from the forwarding replica's start = {rate:.0f} items/s "
+              f"= {rate / echo['qps']:.2f} x echo(feedback) (machine {100 * busy:.0f} % busy)")
+        print("    CPU per forwarded item: " +
+              ", ".join(f"{k} {1e6 * v / backlog:.0f} us" for k, v in procs.items()) +
+              f"; total {1e6 * sum(procs.values()) / backlog:.0f} us")
+    else:
+        print(f"  forwarding capacity: backlog {backlog:.0f} items NOT drained after {secs:.0f} s")
 print("  " + open(path("fb-metrics.txt")).read().strip().replace("\n", "\n  "))
 PYEOF
 fi

@@ -54,6 +54,9 @@ const SettingInfo kSettings[] = {
     {"RAPPORT_PROFILE_CACHE_ENTRIES", "profile-cache-entries",
      "profiles kept in process memory, kept coherent through Redis pub/sub "
      "(0: every read goes to Redis)"},
+    {"RAPPORT_FORWARDER", "forwarder",
+     "feedback-service: on (forward stored feedback to the other services) "
+     "or off (accept and store only; another replica forwards)"},
     {"RAPPORT_DRAIN_SECONDS", "drain-seconds",
      "on SIGTERM, how long in-flight calls may finish before exit"},
 };
@@ -166,6 +169,11 @@ absl::Status Apply(const SettingInfo& s, const std::string& value, Config& c) {
     auto n = ParseInt(s, value, 0, 10'000'000);
     if (!n.ok()) return n.status();
     c.profile_cache_entries = *n;
+  } else if (env == "RAPPORT_FORWARDER") {
+    if (value != "on" && value != "off") {
+      return SettingError(s, "must be on or off");
+    }
+    c.forwarder = value == "on";
   } else if (env == "RAPPORT_DRAIN_SECONDS") {
     auto n = ParseInt(s, value, 0, 3600);
     if (!n.ok()) return n.status();

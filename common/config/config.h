@@ -72,6 +72,9 @@ struct Config {
   // Profiles profile-service and scoring-service keep in memory (LRU),
   // coherent with Redis through invalidations; 0 turns the cache off.
   int profile_cache_entries = 50'000;
+  // feedback-service: whether this replica runs the forwarder (off: it only
+  // accepts and stores; items wait in Redis for a replica that forwards).
+  bool forwarder = true;
 };
 
 // One row of the settings table: the source of both the flag parser and the

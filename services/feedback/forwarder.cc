@@ -6,9 +6,11 @@
 #include <atomic>
 #include <deque>
 #include <exception>
+#include <memory>
 #include <utility>
 
 #include "absl/container/flat_hash_set.h"
+#include "absl/hash/hash.h"
 #include "absl/random/random.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
@@ -78,6 +80,67 @@ struct Call {
   }
 };
 
+// A batch RPC's per-item results as statuses or responses; INTERNAL for
+// the whole call when the peer answered a different number of results.
+template <typename Response, typename Result>
+absl::StatusOr<Peers::Results<Response>> Unpack(
+    size_t expected, google::protobuf::RepeatedPtrField<Result>* results) {
+  if (static_cast<size_t>(results->size()) != expected) {
+    return absl::InternalError(absl::StrCat("the peer answered ",
+                                            results->size(), " results for ",
+                                            expected, " requests"));
+  }
+  Peers::Results<Response> out;
+  out.reserve(expected);
+  for (Result& r : *results) {
+    if (!r.has_error()) {
+      out.emplace_back(std::move(*r.mutable_response()));
+      continue;
+    }
+    const int code = r.error().code();
+    out.emplace_back(absl::Status(
+        code > 0 && code <= static_cast<int>(absl::StatusCode::kUnauthenticated)
+            ? static_cast<absl::StatusCode>(code)
+            : absl::StatusCode::kInternal,
+        r.error().message()));
+  }
+  return out;
+}
+
+// A batch sent as single calls, one after the other (a peer without the
+// batch RPC). Each call is made from the completion of the previous one.
+template <typename Request, typename Response>
+struct OneByOne : std::enable_shared_from_this<OneByOne<Request, Response>> {
+  std::vector<Request> requests;
+  Peers::Results<Response> results;
+  std::function<void(const Request&, Peers::Done<Response>)> call;
+  Peers::Done<Peers::Results<Response>> done;
+
+  void Next() {
+    if (results.size() == requests.size()) {
+      std::move(done)(std::move(results));
+      return;
+    }
+    call(requests[results.size()],
+         [self = this->shared_from_this()](absl::StatusOr<Response> r) {
+           self->results.push_back(std::move(r));
+           self->Next();
+         });
+  }
+
+  static void Run(
+      std::vector<Request> requests,
+      std::function<void(const Request&, Peers::Done<Response>)> call,
+      Peers::Done<Peers::Results<Response>> done) {
+    auto state = std::make_shared<OneByOne>();
+    state->requests = std::move(requests);
+    state->results.reserve(state->requests.size());
+    state->call = std::move(call);
+    state->done = std::move(done);
+    state->Next();
+  }
+};
+
 }  // namespace
 
 bool IsTransient(absl::StatusCode code) {
@@ -138,15 +201,86 @@ void GrpcPeers::RecordOutcome(const std::string& tenant,
                                    &call->response, C::Finisher(call));
 }
 
-void GrpcPeers::RecordInteraction(
+void GrpcPeers::RecordOutcomes(
     const std::string& tenant,
-    const profile::v1::RecordInteractionRequest& request,
+    std::vector<scoring::v1::RecordOutcomeRequest> requests,
+    Done<Results<scoring::v1::RecordOutcomeResponse>> done) {
+  using C = Call<scoring::v1::RecordOutcomesRequest,
+                 scoring::v1::RecordOutcomesResponse>;
+  auto* call = new C{NewContext(tenant), {}, {}, nullptr};
+  call->request.mutable_outcomes()->Reserve(static_cast<int>(requests.size()));
+  for (const auto& r : requests) *call->request.add_outcomes() = r;
+  const size_t n = requests.size();
+  call->done =
+      [this, tenant, n, requests = std::move(requests), done = std::move(done)](
+          absl::StatusOr<scoring::v1::RecordOutcomesResponse> r) mutable {
+        if (r.ok()) {
+          std::move(done)(Unpack<scoring::v1::RecordOutcomeResponse>(
+              n, r->mutable_results()));
+        } else if (r.status().code() == absl::StatusCode::kUnimplemented) {
+          OneByOne<scoring::v1::RecordOutcomeRequest,
+                   scoring::v1::RecordOutcomeResponse>::
+              Run(
+                  std::move(requests),
+                  [this, tenant](const scoring::v1::RecordOutcomeRequest& one,
+                                 Done<scoring::v1::RecordOutcomeResponse> d) {
+                    RecordOutcome(tenant, one, std::move(d));
+                  },
+                  std::move(done));
+        } else {
+          std::move(done)(r.status());
+        }
+      };
+  scoring_->async()->RecordOutcomes(call->ctx.get(), &call->request,
+                                    &call->response, C::Finisher(call));
+}
+
+void GrpcPeers::RecordInteraction(
+    const std::string& tenant, const profile::v1::Interaction& interaction,
     Done<profile::v1::RecordInteractionResponse> done) {
   using C = Call<profile::v1::RecordInteractionRequest,
                  profile::v1::RecordInteractionResponse>;
-  auto* call = new C{NewContext(tenant), request, {}, std::move(done)};
+  auto* call = new C{NewContext(tenant), {}, {}, std::move(done)};
+  *call->request.mutable_interaction() = interaction;
   profile_->async()->RecordInteraction(call->ctx.get(), &call->request,
                                        &call->response, C::Finisher(call));
+}
+
+void GrpcPeers::RecordInteractions(
+    const std::string& tenant,
+    std::vector<profile::v1::Interaction> interactions,
+    Done<Results<profile::v1::RecordInteractionResponse>> done) {
+  using C = Call<profile::v1::RecordInteractionsRequest,
+                 profile::v1::RecordInteractionsResponse>;
+  auto* call = new C{NewContext(tenant), {}, {}, nullptr};
+  call->request.mutable_interactions()->Reserve(
+      static_cast<int>(interactions.size()));
+  for (const auto& in : interactions) *call->request.add_interactions() = in;
+  const size_t n = interactions.size();
+  call->done =
+      [this, tenant, n, interactions = std::move(interactions),
+       done = std::move(done)](
+          absl::StatusOr<profile::v1::RecordInteractionsResponse> r) mutable {
+        if (r.ok()) {
+          std::move(done)(Unpack<profile::v1::RecordInteractionResponse>(
+              n, r->mutable_results()));
+        } else if (r.status().code() == absl::StatusCode::kUnimplemented) {
+          OneByOne<profile::v1::Interaction,
+                   profile::v1::RecordInteractionResponse>::
+              Run(
+                  std::move(interactions),
+                  [this, tenant](
+                      const profile::v1::Interaction& one,
+                      Done<profile::v1::RecordInteractionResponse> d) {
+                    RecordInteraction(tenant, one, std::move(d));
+                  },
+                  std::move(done));
+        } else {
+          std::move(done)(r.status());
+        }
+      };
+  profile_->async()->RecordInteractions(call->ctx.get(), &call->request,
+                                        &call->response, C::Finisher(call));
 }
 
 void GrpcPeers::RecordInsight(const std::string& tenant,
@@ -227,6 +361,8 @@ Forwarder::Forwarder(FeedbackStore& store, Peers& peers,
   if (options_.consumer.empty()) options_.consumer = DefaultConsumer();
   options_.batch = std::max(1, options_.batch);
   options_.max_in_flight = std::max(1, options_.max_in_flight);
+  // The peers take at most 1,000 items per batch call.
+  options_.max_call_batch = std::clamp(options_.max_call_batch, 1, 1000);
   options_.max_attempts = std::max(1, options_.max_attempts);
 }
 
@@ -256,7 +392,11 @@ void Forwarder::Loop() {
     } catch (const std::exception& e) {
       log::Error("forwarder_exception", {{"what", e.what()}});
     }
-    if (!work) stop_.WaitForNotificationWithTimeout(options_.idle_poll);
+    if (!work) {
+      stop_.WaitForNotificationWithTimeout(options_.idle_poll);
+    } else if (!read_full_) {
+      stop_.WaitForNotificationWithTimeout(options_.linger);
+    }
   }
 }
 
@@ -301,6 +441,7 @@ void Forwarder::Hold(const std::string& tenant, std::vector<Entry> entries,
 bool Forwarder::RunOnce() {
   absl::Time now = options_.now();
   bool work = false;
+  read_full_ = false;
   if (now >= next_tenants_) {
     next_tenants_ = now + options_.tenants_refresh;
     absl::StatusOr<std::vector<std::string>> tenants = store_.Tenants();
@@ -318,6 +459,9 @@ bool Forwarder::RunOnce() {
         store_.ReadGroup(tenants_, options_.consumer, options_.batch);
     if (read.ok()) {
       for (size_t i = 0; i < read->size(); ++i) {
+        if (static_cast<int>((*read)[i].size()) >= options_.batch) {
+          read_full_ = true;
+        }
         if ((*read)[i].empty()) continue;
         work = true;
         Hold(tenants_[i], std::move((*read)[i]), now);
@@ -363,6 +507,12 @@ bool Forwarder::RunOnce() {
   }
   if (!due.empty()) {
     work = true;
+    // In stream order, so each peer applies a tenant's items in the order
+    // they were submitted.
+    std::sort(due.begin(), due.end(), [](const Item* a, const Item* b) {
+      if (a->tenant != b->tenant) return a->tenant < b->tenant;
+      return ParseStreamId(a->entry.id) < ParseStreamId(b->entry.id);
+    });
     DeliverAll(due);
     StoreEnrichments(due);
     now = options_.now();
@@ -386,17 +536,22 @@ bool Forwarder::RunOnce() {
 
 // --- Delivery of one pass ---
 //
-// An item is delivered in steps, one peer call each: RecordOutcome, then
-// RecordInteraction (outcomes), or RecordInsight (insights). Each step has a
-// lane: scoring's per tenant, profile's per (tenant, contact). Both peers
-// apply an item with a compare-and-set on one record (the tenant's model,
-// the contact's profile), so concurrent calls on one record mostly lose,
-// retry and redo the work (measured: 55 % of RecordInteraction calls on one
-// contact conflicted with 8 in flight, and the pass got no faster than with
-// 1). Steps of one lane therefore run one at a time, in order; steps of
-// different lanes run concurrently, up to max_in_flight in total. A step
-// starts from the completion of the previous one (on the gRPC thread that
-// completed it), so the forwarder thread only wakes when the pass is done.
+// An item is delivered in steps: RecordOutcome, then RecordInteraction
+// (outcomes), or RecordInsight (insights). Each step has a lane: scoring's
+// per tenant, profile's per (tenant, bucket of the contact id, one of
+// max_in_flight). Both peers apply an item with a compare-and-set on one
+// record (the tenant's model, the contact's profile), so concurrent calls
+// on one record mostly lose, retry and redo the work (measured: 55 % of
+// RecordInteraction calls on one contact conflicted with 8 in flight, and
+// the pass got no faster than with 1). Calls of one lane therefore run one
+// at a time, in order; calls of different lanes run concurrently, up to
+// max_in_flight in total. One call carries every waiting step of its lane
+// that the peer takes in a batch (RecordOutcomes, RecordInteractions; up to
+// max_call_batch), so a pass costs each peer a few calls however many items
+// it holds, and the model and each contact's record are written once per
+// call. A call starts from the completion of the previous one (on the gRPC
+// thread that completed it), so the forwarder thread only wakes when the
+// pass is done.
 
 struct Forwarder::Step {
   enum Kind { kScoring, kInteraction, kInsight };
@@ -405,6 +560,16 @@ struct Forwarder::Step {
   std::string contact;  // kInteraction: the contact the interaction is for
   bool derived_contact = false;  // kInteraction: the contact came from scoring
 };
+
+namespace {
+
+std::string ProfileLane(absl::string_view tenant, absl::string_view contact,
+                        int buckets) {
+  const size_t bucket = absl::HashOf(contact) % static_cast<size_t>(buckets);
+  return absl::StrCat("p\n", tenant, "\n", bucket);
+}
+
+}  // namespace
 
 std::optional<Forwarder::Step> Forwarder::NextStep(Item* item) {
   const v1::Feedback& f = item->entry.feedback;
@@ -426,16 +591,17 @@ std::optional<Forwarder::Step> Forwarder::NextStep(Item* item) {
         item->profile_done = true;
         return std::nullopt;
       }
-      std::string lane = absl::StrCat("p\n", item->tenant, "\n", contact);
+      std::string lane =
+          ProfileLane(item->tenant, contact, options_.max_in_flight);
       return Step{Step::kInteraction, std::move(lane), std::move(contact),
                   derived};
     }
     case v1::Feedback::kInsight:
       if (item->profile_done) return std::nullopt;
-      return Step{
-          Step::kInsight,
-          absl::StrCat("p\n", item->tenant, "\n", f.subject().contact_id()), "",
-          false};
+      return Step{Step::kInsight,
+                  ProfileLane(item->tenant, f.subject().contact_id(),
+                              options_.max_in_flight),
+                  "", false};
     default:
       // Reviews and notes stay in feedback-service.
       item->profile_done = true;
@@ -493,7 +659,7 @@ void Forwarder::DeliverAll(const std::vector<Item*>& due) {
 }
 
 void Forwarder::Launch(const std::shared_ptr<Batch>& batch) {
-  std::vector<std::pair<Item*, Step>> start;
+  std::vector<std::vector<std::pair<Item*, Step>>> start;
   {
     absl::MutexLock lock(&batch->mu);
     if (batch->launching) {
@@ -511,9 +677,20 @@ void Forwarder::Launch(const std::shared_ptr<Batch>& batch) {
         std::string lane = std::move(batch->ready.front());
         batch->ready.pop_front();
         auto it = batch->lanes.find(lane);
-        start.push_back(std::move(it->second.front()));
-        it->second.pop_front();
-        if (it->second.empty()) batch->lanes.erase(it);
+        auto& queue = it->second;
+        // The lane's next step, and the steps of the same kind after it
+        // when the peer takes them in one call.
+        std::vector<std::pair<Item*, Step>>& call = start.emplace_back();
+        const Step::Kind kind = queue.front().second.kind;
+        const size_t most = kind == Step::kInsight
+                                ? 1
+                                : static_cast<size_t>(options_.max_call_batch);
+        while (!queue.empty() && queue.front().second.kind == kind &&
+               call.size() < most) {
+          call.push_back(std::move(queue.front()));
+          queue.pop_front();
+        }
+        if (queue.empty()) batch->lanes.erase(it);
         batch->busy.insert(std::move(lane));
         ++batch->running;
       }
@@ -522,23 +699,29 @@ void Forwarder::Launch(const std::shared_ptr<Batch>& batch) {
         return;
       }
     }
-    for (auto& [item, step] : start) {
-      RunStep(item, step,
-              [this, batch, item, lane = step.lane](Outcome outcome) {
-                {
-                  absl::MutexLock lock(&batch->mu);
-                  --batch->running;
-                  batch->busy.erase(lane);
-                  if (batch->lanes.contains(lane)) batch->ready.push_back(lane);
-                  if (outcome.status.ok()) {
-                    Queue(*batch, item);
-                  } else {
-                    item->last = std::move(outcome);
-                    if (--batch->unfinished == 0) batch->finished.SignalAll();
-                  }
-                }
-                Launch(batch);
-              });
+    for (auto& call : start) {
+      std::vector<Item*> items;
+      items.reserve(call.size());
+      for (const auto& [item, step] : call) items.push_back(item);
+      RunSteps(call, [this, batch, items = std::move(items),
+                      lane = call.front().second.lane](
+                         std::vector<Outcome> outcomes) {
+        {
+          absl::MutexLock lock(&batch->mu);
+          --batch->running;
+          batch->busy.erase(lane);
+          if (batch->lanes.contains(lane)) batch->ready.push_back(lane);
+          for (size_t i = 0; i < items.size(); ++i) {
+            if (outcomes[i].status.ok()) {
+              Queue(*batch, items[i]);
+            } else {
+              items[i]->last = std::move(outcomes[i]);
+              if (--batch->unfinished == 0) batch->finished.SignalAll();
+            }
+          }
+        }
+        Launch(batch);
+      });
     }
     absl::MutexLock lock(&batch->mu);
     if (!batch->again) {
@@ -550,79 +733,122 @@ void Forwarder::Launch(const std::shared_ptr<Batch>& batch) {
   }
 }
 
-void Forwarder::ProfileDelivered(Item* item, bool duplicate, ItemDone done) {
+Forwarder::Outcome Forwarder::ProfileDelivered(Item* item, bool duplicate) {
   metrics_
       .Forwarded(Peer::kProfile, duplicate ? Result::kDuplicate : Result::kOk)
       .Increment();
   item->profile_done = true;
-  std::move(done)(Outcome{});
+  return Outcome{};
 }
 
-void Forwarder::RunStep(Item* item, const Step& step, ItemDone done) {
-  const v1::Feedback& f = item->entry.feedback;
-  switch (step.kind) {
+void Forwarder::RunSteps(const std::vector<std::pair<Item*, Step>>& steps,
+                         StepDone done) {
+  std::vector<Item*> items;
+  items.reserve(steps.size());
+  for (const auto& [item, step] : steps) items.push_back(item);
+  const std::string& tenant = items.front()->tenant;  // one lane, one tenant
+  // The call failed as a whole: every item failed with it.
+  auto all_failed = [n = items.size()](const absl::Status& status, Peer peer) {
+    return std::vector<Outcome>(n, Outcome{status, peer});
+  };
+  switch (steps.front().second.kind) {
     case Step::kScoring: {
-      scoring::v1::RecordOutcomeRequest request;
-      request.set_message_id(f.subject().message_id());
-      request.set_outcome(f.outcome().outcome());
-      request.set_feedback_id(f.id());
-      *request.mutable_occurred_at() = f.outcome().has_occurred_at()
-                                           ? f.outcome().occurred_at()
-                                           : f.created_at();
-      peers_.RecordOutcome(
-          item->tenant, request,
-          [this, item, done = std::move(done)](
-              absl::StatusOr<scoring::v1::RecordOutcomeResponse> r) mutable {
-            if (!r.ok()) {
-              std::move(done)(Outcome{r.status(), Peer::kScoring});
+      std::vector<scoring::v1::RecordOutcomeRequest> requests;
+      requests.reserve(items.size());
+      for (Item* item : items) {
+        const v1::Feedback& f = item->entry.feedback;
+        scoring::v1::RecordOutcomeRequest& request = requests.emplace_back();
+        request.set_message_id(f.subject().message_id());
+        request.set_outcome(f.outcome().outcome());
+        request.set_feedback_id(f.id());
+        *request.mutable_occurred_at() = f.outcome().has_occurred_at()
+                                             ? f.outcome().occurred_at()
+                                             : f.created_at();
+      }
+      peers_.RecordOutcomes(
+          tenant, std::move(requests),
+          [this, items, all_failed, done = std::move(done)](
+              absl::StatusOr<Peers::Results<scoring::v1::RecordOutcomeResponse>>
+                  results) mutable {
+            if (!results.ok()) {
+              std::move(done)(all_failed(results.status(), Peer::kScoring));
               return;
             }
-            metrics_
-                .Forwarded(Peer::kScoring,
-                           r->duplicate() ? Result::kDuplicate : Result::kOk)
-                .Increment();
-            item->scoring = *std::move(r);
-            std::move(done)(Outcome{});
+            std::vector<Outcome> outcomes(items.size());
+            for (size_t i = 0; i < items.size(); ++i) {
+              absl::StatusOr<scoring::v1::RecordOutcomeResponse>& r =
+                  (*results)[i];
+              if (!r.ok()) {
+                outcomes[i] = Outcome{r.status(), Peer::kScoring};
+                continue;
+              }
+              metrics_
+                  .Forwarded(Peer::kScoring,
+                             r->duplicate() ? Result::kDuplicate : Result::kOk)
+                  .Increment();
+              items[i]->scoring = *std::move(r);
+            }
+            std::move(done)(std::move(outcomes));
           });
       return;
     }
     case Step::kInteraction: {
-      profile::v1::RecordInteractionRequest request;
-      profile::v1::Interaction* in = request.mutable_interaction();
-      in->set_id(absl::StrCat("fb-", f.id()));
-      in->set_contact_id(step.contact);
-      in->set_kind(profile::v1::INTERACTION_KIND_OUTCOME_REPORTED);
-      in->set_direction(DirectionOf(f.outcome().outcome()));
-      *in->mutable_occurred_at() = f.outcome().has_occurred_at()
-                                       ? f.outcome().occurred_at()
-                                       : f.created_at();
-      in->set_outcome(f.outcome().outcome());
-      in->set_message_id(f.subject().message_id());
-      in->set_feedback_id(f.id());
-      in->set_rep_id(f.author().id());
-      peers_.RecordInteraction(
-          item->tenant, request,
-          [this, item, derived = step.derived_contact, done = std::move(done)](
-              absl::StatusOr<profile::v1::RecordInteractionResponse>
-                  r) mutable {
-            if (!r.ok()) {
-              if (derived && r.status().code() == absl::StatusCode::kNotFound) {
+      std::vector<profile::v1::Interaction> interactions;
+      interactions.reserve(items.size());
+      for (const auto& [item, step] : steps) {
+        const v1::Feedback& f = item->entry.feedback;
+        profile::v1::Interaction& in = interactions.emplace_back();
+        in.set_id(absl::StrCat("fb-", f.id()));
+        in.set_contact_id(step.contact);
+        in.set_kind(profile::v1::INTERACTION_KIND_OUTCOME_REPORTED);
+        in.set_direction(DirectionOf(f.outcome().outcome()));
+        *in.mutable_occurred_at() = f.outcome().has_occurred_at()
+                                        ? f.outcome().occurred_at()
+                                        : f.created_at();
+        in.set_outcome(f.outcome().outcome());
+        in.set_message_id(f.subject().message_id());
+        in.set_feedback_id(f.id());
+        in.set_rep_id(f.author().id());
+      }
+      std::vector<bool> derived;
+      derived.reserve(steps.size());
+      for (const auto& [item, step] : steps) {
+        derived.push_back(step.derived_contact);
+      }
+      peers_.RecordInteractions(
+          tenant, std::move(interactions),
+          [this, items, derived = std::move(derived), all_failed,
+           done = std::move(done)](
+              absl::StatusOr<
+                  Peers::Results<profile::v1::RecordInteractionResponse>>
+                  results) mutable {
+            if (!results.ok()) {
+              std::move(done)(all_failed(results.status(), Peer::kProfile));
+              return;
+            }
+            std::vector<Outcome> outcomes(items.size());
+            for (size_t i = 0; i < items.size(); ++i) {
+              const auto& r = (*results)[i];
+              if (r.ok()) {
+                outcomes[i] = ProfileDelivered(items[i], r->duplicate());
+              } else if (derived[i] &&
+                         r.status().code() == absl::StatusCode::kNotFound) {
                 // Scored for an inline recipient profile-service does not
                 // know: no profile to update.
                 metrics_.Forwarded(Peer::kProfile, Result::kSkipped)
                     .Increment();
-                item->profile_done = true;
-                std::move(done)(Outcome{});
-                return;
+                items[i]->profile_done = true;
+              } else {
+                outcomes[i] = Outcome{r.status(), Peer::kProfile};
               }
-              std::move(done)(Outcome{r.status(), Peer::kProfile});
-              return;
             }
-            ProfileDelivered(item, r->duplicate(), std::move(done));
+            std::move(done)(std::move(outcomes));
           });
       return;
     }
     case Step::kInsight: {
+      Item* item = items.front();
+      const v1::Feedback& f = item->entry.feedback;
       profile::v1::RecordInsightRequest request;
       common::v1::ContactInsight* insight = request.mutable_insight();
       *insight = f.insight();
@@ -632,14 +858,11 @@ void Forwarder::RunStep(Item* item, const Step& step, ItemDone done) {
         *insight->mutable_observed_at() = f.created_at();
       }
       peers_.RecordInsight(
-          item->tenant, request,
+          tenant, request,
           [this, item, done = std::move(done)](
               absl::StatusOr<profile::v1::RecordInsightResponse> r) mutable {
-            if (!r.ok()) {
-              std::move(done)(Outcome{r.status(), Peer::kProfile});
-              return;
-            }
-            ProfileDelivered(item, r->duplicate(), std::move(done));
+            std::move(done)({r.ok() ? ProfileDelivered(item, r->duplicate())
+                                    : Outcome{r.status(), Peer::kProfile}});
           });
       return;
     }

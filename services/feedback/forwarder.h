@@ -57,27 +57,35 @@
 namespace rapport::feedback {
 
 // Calls to the peer services. Callbacks run once, on any thread (never
-// inside the call for the gRPC implementation), and must not block.
+// inside the call for the gRPC implementation), and must not block. Batch
+// calls answer one result per request, in order, or fail as a whole.
 class Peers {
  public:
   template <typename T>
   using Done = absl::AnyInvocable<void(absl::StatusOr<T>) &&>;
+  template <typename T>
+  using Results = std::vector<absl::StatusOr<T>>;
 
   virtual ~Peers() = default;
-  virtual void RecordOutcome(const std::string& tenant,
-                             const scoring::v1::RecordOutcomeRequest& request,
-                             Done<scoring::v1::RecordOutcomeResponse> done) = 0;
-  virtual void RecordInteraction(
+  // ScoringService.RecordOutcomes: one tenant's outcomes, learned in order.
+  virtual void RecordOutcomes(
       const std::string& tenant,
-      const profile::v1::RecordInteractionRequest& request,
-      Done<profile::v1::RecordInteractionResponse> done) = 0;
+      std::vector<scoring::v1::RecordOutcomeRequest> requests,
+      Done<Results<scoring::v1::RecordOutcomeResponse>> done) = 0;
+  // ProfileService.RecordInteractions.
+  virtual void RecordInteractions(
+      const std::string& tenant,
+      std::vector<profile::v1::Interaction> interactions,
+      Done<Results<profile::v1::RecordInteractionResponse>> done) = 0;
   virtual void RecordInsight(const std::string& tenant,
                              const profile::v1::RecordInsightRequest& request,
                              Done<profile::v1::RecordInsightResponse> done) = 0;
 };
 
 // Peers over gRPC (callback client API), with the configured TLS, the API
-// key and the tenant in metadata, and a deadline on every call.
+// key and the tenant in metadata, and a deadline on every call. A peer that
+// answers a batch RPC UNIMPLEMENTED (an older version, mid-rollout) gets
+// the batch as single calls, one after another.
 class GrpcPeers final : public Peers {
  public:
   // Background delivery: a short deadline only turns slow answers into
@@ -92,13 +100,14 @@ class GrpcPeers final : public Peers {
             const std::shared_ptr<grpc::Channel>& profile, std::string api_key,
             absl::Duration deadline);
 
-  void RecordOutcome(const std::string& tenant,
-                     const scoring::v1::RecordOutcomeRequest& request,
-                     Done<scoring::v1::RecordOutcomeResponse> done) override;
-  void RecordInteraction(
+  void RecordOutcomes(
       const std::string& tenant,
-      const profile::v1::RecordInteractionRequest& request,
-      Done<profile::v1::RecordInteractionResponse> done) override;
+      std::vector<scoring::v1::RecordOutcomeRequest> requests,
+      Done<Results<scoring::v1::RecordOutcomeResponse>> done) override;
+  void RecordInteractions(
+      const std::string& tenant,
+      std::vector<profile::v1::Interaction> interactions,
+      Done<Results<profile::v1::RecordInteractionResponse>> done) override;
   void RecordInsight(const std::string& tenant,
                      const profile::v1::RecordInsightRequest& request,
                      Done<profile::v1::RecordInsightResponse> done) override;
@@ -106,6 +115,13 @@ class GrpcPeers final : public Peers {
  private:
   std::unique_ptr<grpc::ClientContext> NewContext(
       const std::string& tenant) const;
+  // The single calls, for peers without the batch RPCs.
+  void RecordOutcome(const std::string& tenant,
+                     const scoring::v1::RecordOutcomeRequest& request,
+                     Done<scoring::v1::RecordOutcomeResponse> done);
+  void RecordInteraction(const std::string& tenant,
+                         const profile::v1::Interaction& interaction,
+                         Done<profile::v1::RecordInteractionResponse> done);
 
   std::unique_ptr<scoring::v1::ScoringService::Stub> scoring_;
   std::unique_ptr<profile::v1::ProfileService::Stub> profile_;
@@ -140,15 +156,23 @@ struct ForwarderOptions {
   // Consumer name in the group; empty: "<hostname>-<pid>".
   std::string consumer;
   // Entries read per tenant per pass (XREADGROUP COUNT).
-  int batch = 64;
+  int batch = 500;
+  // Items per batch call (RecordOutcomes, RecordInteractions); at most the
+  // peers' limit of 1,000.
+  int max_call_batch = 500;
   // Peer calls in flight at once, over all lanes; within a lane (scoring:
-  // one tenant's model; profile: one contact) calls run one at a time,
-  // since the peers apply them with a compare-and-set on that record.
+  // one tenant's model; profile: the contacts of one tenant that hash to
+  // one of max_in_flight buckets) calls run one at a time, since the peers
+  // apply them with a compare-and-set on each record.
   int max_in_flight = 8;
   // Items held (read, not yet acknowledged) before reading pauses.
-  int max_held = 1024;
+  int max_held = 5000;
   // Wait between passes when idle. Outcomes reach scoring within about this.
   absl::Duration idle_poll = absl::Milliseconds(100);
+  // Wait after a pass that read less than a full batch, so items arriving
+  // meanwhile go to the peers together (fewer, larger calls and record
+  // writes while the forwarder keeps up).
+  absl::Duration linger = absl::Milliseconds(20);
   // Pending entries idle longer than this are reclaimed from other
   // consumers (a replica that crashed).
   absl::Duration claim_idle = absl::Seconds(30);
@@ -200,7 +224,8 @@ class Forwarder {
     absl::Status status;
     ForwarderMetrics::Peer peer = ForwarderMetrics::Peer::kScoring;
   };
-  using ItemDone = absl::AnyInvocable<void(Outcome) &&>;
+  // The outcome of a step for each item of a call, in order.
+  using StepDone = absl::AnyInvocable<void(std::vector<Outcome>) &&>;
 
   void Loop();
   void Hold(const std::string& tenant, std::vector<Entry> entries,
@@ -214,9 +239,12 @@ class Forwarder {
   // with batch.mu held.
   void Queue(Batch& batch, Item* item);
   void Launch(const std::shared_ptr<Batch>& batch);
-  void RunStep(Item* item, const Step& step, ItemDone done);
+  // Runs one step (of one kind, in one lane) for each of `items` as one
+  // peer call.
+  void RunSteps(const std::vector<std::pair<Item*, Step>>& steps,
+                StepDone done);
   // profile-service confirmed the item's interaction or insight.
-  void ProfileDelivered(Item* item, bool duplicate, ItemDone done);
+  Outcome ProfileDelivered(Item* item, bool duplicate);
   void StoreEnrichments(const std::vector<Item*>& due);
   // Acknowledges, reschedules or condemns an item after a delivery; true
   // when it was delivered (its id is then in `acks`).
@@ -244,6 +272,7 @@ class Forwarder {
   absl::Time next_lag_ = absl::InfinitePast();
   absl::Time next_error_log_ = absl::InfinitePast();
   absl::Time next_retry_log_ = absl::InfinitePast();
+  bool read_full_ = false;  // the last pass read a full batch somewhere
 
   absl::Notification stop_;
   std::thread thread_;

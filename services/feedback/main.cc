@@ -49,7 +49,11 @@ int main(int argc, char** argv) {
 
   fb::ForwarderMetrics forwarder_metrics(runtime.metrics().registry());
   fb::Forwarder forwarder(service.store(), **peers, forwarder_metrics);
-  forwarder.Start();
+  if (config.forwarder) {
+    forwarder.Start();
+  } else {
+    rapport::log::Info("forwarder_off", {{"setting", "RAPPORT_FORWARDER"}});
+  }
 
   rapport::server::Hooks hooks;
   hooks.on_reload = [&] {

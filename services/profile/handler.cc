@@ -307,27 +307,114 @@ absl::Status ProfileHandler::RecordInteraction(
   if (!request.has_interaction()) {
     return absl::InvalidArgumentError("interaction: required");
   }
-  v1::Interaction interaction = request.interaction();
-  RETURN_IF_ERROR(model::ValidateInteraction(interaction, options_.now()));
-  if (interaction.id().empty()) interaction.set_id(NewInteractionId());
-  bool duplicate = false;
-  ASSIGN_OR_RETURN(
-      MutateResult result,
-      Mutate(tenant, interaction.contact_id(), /*create=*/false,
-             [&](ContactRecord* record, bool) -> absl::StatusOr<bool> {
-               v1::Interaction copy = interaction;
-               *copy.mutable_recorded_at() = util::ToTimestamp(options_.now());
-               duplicate = !model::FoldInteraction(copy, &record->history,
-                                                   options_.derive);
-               if (duplicate) return false;
-               model::ApplyInteractionToContact(copy, &record->contact);
-               return true;
-             }));
-  (duplicate ? metrics_.interactions_duplicate : metrics_.interactions_recorded)
-      .Increment();
-  response->set_interaction_id(interaction.id());
-  response->set_profile_version(result.profile.version());
-  response->set_duplicate(duplicate);
+  v1::RecordInteractionsRequest batch;
+  *batch.add_interactions() = request.interaction();
+  v1::RecordInteractionsResponse answer;
+  RETURN_IF_ERROR(RecordInteractions(tenant, batch, &answer));
+  v1::RecordInteractionResult& result = *answer.mutable_results(0);
+  if (result.has_error()) {
+    return absl::Status(static_cast<absl::StatusCode>(result.error().code()),
+                        result.error().message());
+  }
+  *response = std::move(*result.mutable_response());
+  return absl::OkStatus();
+}
+
+absl::Status ProfileHandler::RecordInteractions(
+    absl::string_view tenant, const v1::RecordInteractionsRequest& request,
+    v1::RecordInteractionsResponse* response) {
+  const int n = request.interactions_size();
+  if (n == 0) {
+    return absl::InvalidArgumentError(
+        "interactions: required: at least one interaction");
+  }
+  if (n > kMaxInteractionsPerCall) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "interactions: ", n, " interactions; at most ", kMaxInteractionsPerCall,
+        " per call, send the rest in another call"));
+  }
+  auto fail = [](v1::RecordInteractionResult* result,
+                 const absl::Status& status) {
+    result->mutable_error()->set_code(static_cast<int>(status.code()));
+    result->mutable_error()->set_message(std::string(status.message()));
+  };
+  // The valid interactions (ids assigned), grouped by contact in the order
+  // contacts first appear.
+  std::vector<v1::Interaction> interactions(static_cast<size_t>(n));
+  std::vector<std::pair<std::string, std::vector<int>>> contacts;
+  absl::flat_hash_map<std::string, size_t> contact_index;
+  const absl::Time now = options_.now();
+  for (int i = 0; i < n; ++i) {
+    v1::RecordInteractionResult* result = response->add_results();
+    v1::Interaction& in = interactions[static_cast<size_t>(i)];
+    in = request.interactions(i);
+    // Named by position when the call carries more than one interaction.
+    const absl::Status valid = model::ValidateInteraction(
+        in, now,
+        n == 1 ? std::string("interaction")
+               : absl::StrCat("interactions[", i, "]"));
+    if (!valid.ok()) {
+      fail(result, valid);
+      continue;
+    }
+    if (in.id().empty()) in.set_id(NewInteractionId());
+    result->mutable_response()->set_interaction_id(in.id());
+    auto [it, added] =
+        contact_index.try_emplace(in.contact_id(), contacts.size());
+    if (added) contacts.emplace_back(in.contact_id(), std::vector<int>{});
+    contacts[it->second].second.push_back(i);
+  }
+
+  bool applied_any = false;
+  for (size_t c = 0; c < contacts.size(); ++c) {
+    const std::string& contact_id = contacts[c].first;
+    const std::vector<int>& indexes = contacts[c].second;
+    std::vector<bool> duplicate(indexes.size());
+    absl::StatusOr<MutateResult> result =
+        Mutate(tenant, contact_id, /*create=*/false,
+               [&](ContactRecord* record, bool) -> absl::StatusOr<bool> {
+                 // Runs again on a write conflict, on the record as it is then.
+                 bool changed = false;
+                 const google::protobuf::Timestamp recorded_at =
+                     util::ToTimestamp(options_.now());
+                 for (size_t k = 0; k < indexes.size(); ++k) {
+                   v1::Interaction copy =
+                       interactions[static_cast<size_t>(indexes[k])];
+                   *copy.mutable_recorded_at() = recorded_at;
+                   duplicate[k] = !model::FoldInteraction(
+                       copy, &record->history, options_.derive);
+                   if (duplicate[k]) continue;
+                   model::ApplyInteractionToContact(copy, &record->contact);
+                   changed = true;
+                 }
+                 return changed;
+               });
+    if (!result.ok()) {
+      const absl::Status& st = result.status();
+      if (st.code() != absl::StatusCode::kNotFound) {
+        // Storage failing: nothing more will go through.
+        if (!applied_any) return st;
+        for (size_t rest = c; rest < contacts.size(); ++rest) {
+          for (int i : contacts[rest].second) {
+            fail(response->mutable_results(i), st);
+          }
+        }
+        return absl::OkStatus();
+      }
+      for (int i : indexes) fail(response->mutable_results(i), st);
+      continue;
+    }
+    applied_any = true;
+    for (size_t k = 0; k < indexes.size(); ++k) {
+      (duplicate[k] ? metrics_.interactions_duplicate
+                    : metrics_.interactions_recorded)
+          .Increment();
+      v1::RecordInteractionResponse* r =
+          response->mutable_results(indexes[k])->mutable_response();
+      r->set_profile_version(result->profile.version());
+      r->set_duplicate(duplicate[k]);
+    }
+  }
   return absl::OkStatus();
 }
 

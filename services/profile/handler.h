@@ -73,6 +73,13 @@ class ProfileHandler {
   absl::Status RecordInteraction(absl::string_view tenant,
                                  const v1::RecordInteractionRequest& request,
                                  v1::RecordInteractionResponse* response);
+  // Up to kMaxInteractionsPerCall interactions; each contact's applied in
+  // request order with one write of its record; per-interaction errors in
+  // the results (see profile.proto).
+  static constexpr int kMaxInteractionsPerCall = 1000;
+  absl::Status RecordInteractions(absl::string_view tenant,
+                                  const v1::RecordInteractionsRequest& request,
+                                  v1::RecordInteractionsResponse* response);
   absl::Status RecordInsight(absl::string_view tenant,
                              const v1::RecordInsightRequest& request,
                              v1::RecordInsightResponse* response);

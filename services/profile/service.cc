@@ -229,6 +229,18 @@ grpc::ServerUnaryReactor* ProfileServiceImpl::RecordInteraction(
       });
 }
 
+grpc::ServerUnaryReactor* ProfileServiceImpl::RecordInteractions(
+    grpc::CallbackServerContext* ctx, const grpc::ByteBuffer* request,
+    grpc::ByteBuffer* response) {
+  return RawUnary<v1::RecordInteractionsRequest,
+                  v1::RecordInteractionsResponse>(
+      ctx, request, response, auth_, "RecordInteractions",
+      [&](const auth::Principal& p, const auto& req, auto* resp) {
+        RETURN_IF_ERROR(RequireWrite(p));
+        return handler_.RecordInteractions(p.tenant, req, resp);
+      });
+}
+
 grpc::ServerUnaryReactor* ProfileServiceImpl::RecordInsight(
     grpc::CallbackServerContext* ctx, const grpc::ByteBuffer* request,
     grpc::ByteBuffer* response) {

@@ -44,11 +44,13 @@ using RawProfileService =
         v1::ProfileService::WithRawCallbackMethod_ImportContacts<
             v1::ProfileService::WithRawCallbackMethod_GetProfile<
                 v1::ProfileService::WithRawCallbackMethod_RecordInteraction<
-                    v1::ProfileService::WithRawCallbackMethod_RecordInsight<
-                        v1::ProfileService::WithRawCallbackMethod_ListProfiles<
+                    v1::ProfileService::WithRawCallbackMethod_RecordInteractions<
+                        v1::ProfileService::WithRawCallbackMethod_RecordInsight<
                             v1::ProfileService::
-                                WithRawCallbackMethod_DeleteContact<
-                                    v1::ProfileService::Service>>>>>>>;
+                                WithRawCallbackMethod_ListProfiles<
+                                    v1::ProfileService::
+                                        WithRawCallbackMethod_DeleteContact<
+                                            v1::ProfileService::Service>>>>>>>>;
 
 // gRPC adapter of rapport.profile.v1.ProfileService: authenticates, parses
 // the request, checks the caller's role, then hands each call to
@@ -67,6 +69,9 @@ class ProfileServiceImpl final : public RawProfileService {
                                        const grpc::ByteBuffer* request,
                                        grpc::ByteBuffer* response) override;
   grpc::ServerUnaryReactor* RecordInteraction(
+      grpc::CallbackServerContext* ctx, const grpc::ByteBuffer* request,
+      grpc::ByteBuffer* response) override;
+  grpc::ServerUnaryReactor* RecordInteractions(
       grpc::CallbackServerContext* ctx, const grpc::ByteBuffer* request,
       grpc::ByteBuffer* response) override;
   grpc::ServerUnaryReactor* RecordInsight(grpc::CallbackServerContext* ctx,

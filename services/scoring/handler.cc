@@ -122,13 +122,16 @@ ScoringMetrics::ScoringMetrics(prometheus::Registry& registry)
                            "model could not be read")),
       outcome_applied(metrics::Counter(
           registry, "rapport_scoring_outcomes_total",
-          "RecordOutcome calls, by result", {{"result", "learned"}})),
+          "Outcomes received by RecordOutcome and RecordOutcomes, by result",
+          {{"result", "learned"}})),
       outcome_duplicate(metrics::Counter(
           registry, "rapport_scoring_outcomes_total",
-          "RecordOutcome calls, by result", {{"result", "duplicate"}})),
+          "Outcomes received by RecordOutcome and RecordOutcomes, by result",
+          {{"result", "duplicate"}})),
       outcome_not_learned(metrics::Counter(
           registry, "rapport_scoring_outcomes_total",
-          "RecordOutcome calls, by result", {{"result", "not_learned"}})),
+          "Outcomes received by RecordOutcome and RecordOutcomes, by result",
+          {{"result", "not_learned"}})),
       model_conflicts(metrics::Counter(
           registry, "rapport_scoring_model_conflicts_total",
           "Model updates retried because another replica wrote first")),
@@ -557,23 +560,124 @@ void ScoringHandler::Finish(std::unique_ptr<Call> call, absl::Status status) {
   std::move(done)(std::move(status));
 }
 
+// One outcome of a RecordOutcomes call on its way through.
+struct ScoringHandler::Pending {
+  const v1::RecordOutcomeRequest* request = nullptr;
+  v1::RecordOutcomeResult* result = nullptr;
+  std::optional<store::MessageRecord> record;
+  std::optional<bool> label;
+  bool failed = false;
+
+  void Fail(const absl::Status& status) {
+    failed = true;
+    result->mutable_error()->set_code(static_cast<int>(status.code()));
+    result->mutable_error()->set_message(std::string(status.message()));
+  }
+};
+
 absl::Status ScoringHandler::RecordOutcome(
     absl::string_view tenant, const v1::RecordOutcomeRequest& request,
     v1::RecordOutcomeResponse* response) {
-  RETURN_IF_ERROR(
-      profile::model::ValidateId("message_id", request.message_id()));
-  if (request.outcome() == common::v1::OUTCOME_UNSPECIFIED ||
-      !common::v1::Outcome_IsValid(request.outcome())) {
-    return Invalid("outcome",
-                   "required: what happened (e.g. "
-                   "OUTCOME_MEETING_BOOKED, OUTCOME_NO_REPLY)");
+  v1::RecordOutcomesRequest batch;
+  *batch.add_outcomes() = request;
+  v1::RecordOutcomesResponse answer;
+  RETURN_IF_ERROR(RecordOutcomes(tenant, batch, &answer));
+  v1::RecordOutcomeResult& result = *answer.mutable_results(0);
+  if (result.has_error()) {
+    return absl::Status(static_cast<absl::StatusCode>(result.error().code()),
+                        result.error().message());
   }
-  RETURN_IF_ERROR(
-      profile::model::ValidateOptionalId("feedback_id", request.feedback_id()));
-  ASSIGN_OR_RETURN(std::optional<store::MessageRecord> record,
-                   store_.LoadMessage(tenant, request.message_id()));
-  if (!record.has_value()) {
-    // Scored here a moment ago, its record may still be queued for writing.
+  *response = std::move(*result.mutable_response());
+  return absl::OkStatus();
+}
+
+absl::Status ScoringHandler::RecordOutcomes(
+    absl::string_view tenant, const v1::RecordOutcomesRequest& request,
+    v1::RecordOutcomesResponse* response) {
+  const int n = request.outcomes_size();
+  if (n == 0) {
+    return Invalid("outcomes", "required: at least one outcome");
+  }
+  if (n > kMaxOutcomesPerCall) {
+    return Invalid("outcomes",
+                   absl::StrCat(n, " outcomes; at most ", kMaxOutcomesPerCall,
+                                " per call, send the rest in "
+                                "another call"));
+  }
+  std::vector<Pending> pending(static_cast<size_t>(n));
+  for (int i = 0; i < n; ++i) {
+    Pending& p = pending[static_cast<size_t>(i)];
+    p.request = &request.outcomes(i);
+    p.result = response->add_results();
+    const v1::RecordOutcomeRequest& r = *p.request;
+    absl::Status valid =
+        profile::model::ValidateId("message_id", r.message_id());
+    if (valid.ok() && (r.outcome() == common::v1::OUTCOME_UNSPECIFIED ||
+                       !common::v1::Outcome_IsValid(r.outcome()))) {
+      valid = Invalid("outcome",
+                      "required: what happened (e.g. "
+                      "OUTCOME_MEETING_BOOKED, OUTCOME_NO_REPLY)");
+    }
+    if (valid.ok()) {
+      valid =
+          profile::model::ValidateOptionalId("feedback_id", r.feedback_id());
+    }
+    if (!valid.ok()) {
+      // Named by position when the call carries more than one outcome.
+      p.Fail(n == 1
+                 ? valid
+                 : absl::Status(valid.code(), absl::StrCat("outcomes[", i, "].",
+                                                           valid.message())));
+    }
+  }
+  RETURN_IF_ERROR(LoadRecords(tenant, pending));
+  for (Pending& p : pending) {
+    if (p.failed) continue;
+    v1::RecordOutcomeResponse* r = p.result->mutable_response();
+    r->set_contact_id(p.record->contact_id());
+    r->set_template_id(p.record->template_id());
+    r->set_campaign_id(p.record->campaign_id());
+    *r->mutable_fired_rule_ids() = p.record->fired_rule_ids();
+    r->set_channel(p.record->channel());
+    // A bounce says nothing about the text: nothing to learn.
+    p.label = engine::LabelForOutcome(p.request->outcome());
+    if (!p.label.has_value()) metrics_.outcome_not_learned.Increment();
+  }
+  return LearnOutcomes(tenant, pending);
+}
+
+absl::Status ScoringHandler::LoadRecords(absl::string_view tenant,
+                                         std::vector<Pending>& pending) {
+  // Loads the records of the outcomes in `missing` (indexes into pending),
+  // keeping those still not found in it.
+  auto load = [&](std::vector<size_t>& missing) -> absl::Status {
+    std::vector<std::string> ids;
+    ids.reserve(missing.size());
+    for (size_t i : missing) ids.push_back(pending[i].request->message_id());
+    ASSIGN_OR_RETURN(std::vector<ScoringStore::LoadedMessage> loaded,
+                     store_.LoadMessages(tenant, ids));
+    std::vector<size_t> still;
+    for (size_t k = 0; k < missing.size(); ++k) {
+      Pending& p = pending[missing[k]];
+      if (!loaded[k].ok()) {
+        p.Fail(loaded[k].status());
+      } else if (loaded[k]->has_value()) {
+        p.record = **std::move(loaded[k]);
+      } else {
+        still.push_back(missing[k]);
+      }
+    }
+    missing = std::move(still);
+    return absl::OkStatus();
+  };
+  std::vector<size_t> missing;
+  for (size_t i = 0; i < pending.size(); ++i) {
+    if (!pending[i].failed) missing.push_back(i);
+  }
+  if (missing.empty()) return absl::OkStatus();
+  RETURN_IF_ERROR(load(missing));
+  if (!missing.empty()) {
+    // Scored here a moment ago, a record may still be queued for writing.
     if (absl::Status flushed = store_.FlushScored(kFlushForOutcome);
         !flushed.ok()) {
       return absl::UnavailableError(absl::StrCat(
@@ -581,82 +685,114 @@ absl::Status ScoringHandler::RecordOutcome(
           "written (",
           flushed.message(), "); retry"));
     }
-    ASSIGN_OR_RETURN(record, store_.LoadMessage(tenant, request.message_id()));
+    RETURN_IF_ERROR(load(missing));
   }
-  if (!record.has_value()) {
+  if (!missing.empty()) {
     // Or scored by another replica whose write is a round trip behind.
     absl::SleepFor(kOtherReplicaGrace);
-    ASSIGN_OR_RETURN(record, store_.LoadMessage(tenant, request.message_id()));
+    RETURN_IF_ERROR(load(missing));
   }
-  if (!record.has_value()) {
-    return absl::NotFoundError(absl::StrCat(
-        "message_id: no scored message \"", absl::CEscape(request.message_id()),
+  for (size_t i : missing) {
+    pending[i].Fail(absl::NotFoundError(absl::StrCat(
+        "message_id: no scored message \"",
+        absl::CEscape(pending[i].request->message_id()),
         "\" (never scored here, or scored longer ago than the retention "
-        "period); retrying will not help"));
+        "period); retrying will not help")));
   }
-  response->set_contact_id(record->contact_id());
-  response->set_template_id(record->template_id());
-  response->set_campaign_id(record->campaign_id());
-  *response->mutable_fired_rule_ids() = record->fired_rule_ids();
-  response->set_channel(record->channel());
+  return absl::OkStatus();
+}
 
-  const std::shared_ptr<const engine::CompiledRules> rules = this->rules();
-  const std::optional<bool> label = engine::LabelForOutcome(request.outcome());
-  if (!label.has_value()) {
-    // A bounce says nothing about the text: nothing to learn.
-    metrics_.outcome_not_learned.Increment();
-    ASSIGN_OR_RETURN(int64_t version, store_.ModelVersion(tenant));
-    response->set_model_version(version);
-    return absl::OkStatus();
-  }
-  if (!request.feedback_id().empty()) {
-    ASSIGN_OR_RETURN(bool seen,
-                     store_.OutcomeSeen(tenant, request.feedback_id()));
-    if (seen) {
-      metrics_.outcome_duplicate.Increment();
-      ASSIGN_OR_RETURN(int64_t version, store_.ModelVersion(tenant));
-      response->set_model_version(version);
-      response->set_duplicate(true);
-      return absl::OkStatus();
+absl::Status ScoringHandler::LearnOutcomes(absl::string_view tenant,
+                                           std::vector<Pending>& pending) {
+  // What to learn from: labelled outcomes, a feedback id once (a repeat
+  // within the call is a duplicate like one across calls).
+  std::vector<Pending*> learn;
+  absl::flat_hash_set<absl::string_view> ids;
+  auto mark_duplicate = [&](Pending& p) {
+    metrics_.outcome_duplicate.Increment();
+    p.result->mutable_response()->set_duplicate(true);
+  };
+  for (Pending& p : pending) {
+    if (p.failed || !p.label.has_value()) continue;
+    const std::string& id = p.request->feedback_id();
+    if (!id.empty() && !ids.insert(id).second) {
+      mark_duplicate(p);
+      continue;
     }
+    learn.push_back(&p);
   }
-
-  const engine::Signals signals = FromStored(record->signals(), *rules);
-  const engine::LearnOptions learn = engine::LearnOptions::FromRules(*rules);
+  // Outcomes learned before are found by the compare-and-set script, which
+  // then writes nothing and names them; the rest is learned again without
+  // them.
+  const std::shared_ptr<const engine::CompiledRules> rules = this->rules();
+  const engine::LearnOptions options = engine::LearnOptions::FromRules(*rules);
+  int64_t version = -1;  // the model version every result reports
   for (int attempt = 0; attempt < options_.max_learn_attempts; ++attempt) {
+    std::erase_if(learn, [](const Pending* p) {
+      return p->result->response().duplicate();
+    });
+    if (learn.empty()) {
+      if (version < 0) {
+        ASSIGN_OR_RETURN(version, store_.ModelVersion(tenant));
+      }
+      break;
+    }
     ASSIGN_OR_RETURN(engine::ModelWeights weights, LoadWeights(tenant, *rules));
     const int64_t expected = weights.version;
-    engine::Learn(signals, *label, learn, &weights);
+    for (const Pending* p : learn) {
+      engine::Learn(FromStored(p->record->signals(), *rules), *p->label,
+                    options, &weights);
+    }
     weights.version = expected + 1;
     v1::Model model = engine::ToModelProto(weights, *rules);
     model.set_version(expected + 1);
     *model.mutable_updated_at() = util::ToTimestamp(options_.now());
-    ASSIGN_OR_RETURN(ScoringStore::CasResult result,
-                     store_.CompareAndSetModel(tenant, expected, model,
-                                               request.feedback_id()));
-    switch (result) {
-      case ScoringStore::CasResult::kApplied:
-        metrics_.outcome_applied.Increment();
-        metrics_.model_version.Set(std::max(metrics_.model_version.Value(),
-                                            static_cast<double>(expected + 1)));
-        response->set_applied(true);
-        response->set_model_version(expected + 1);
-        return absl::OkStatus();
-      case ScoringStore::CasResult::kDuplicate:
-        metrics_.outcome_duplicate.Increment();
-        response->set_duplicate(true);
-        response->set_model_version(expected);
-        return absl::OkStatus();
-      case ScoringStore::CasResult::kConflict:
-        metrics_.model_conflicts.Increment();
-        absl::SleepFor(util::JitteredBackoff(attempt, absl::Microseconds(100),
-                                             absl::Milliseconds(20)));
-        break;
+    std::vector<std::string> outcome_ids;
+    for (const Pending* p : learn) {
+      if (!p->request->feedback_id().empty()) {
+        outcome_ids.push_back(p->request->feedback_id());
+      }
     }
+    ASSIGN_OR_RETURN(
+        ScoringStore::Cas cas,
+        store_.CompareAndSetModel(tenant, expected, model, outcome_ids));
+    if (cas.result == ScoringStore::CasResult::kApplied) {
+      metrics_.outcome_applied.Increment(static_cast<double>(learn.size()));
+      metrics_.model_version.Set(std::max(metrics_.model_version.Value(),
+                                          static_cast<double>(expected + 1)));
+      for (Pending* p : learn) p->result->mutable_response()->set_applied(true);
+      version = expected + 1;
+      learn.clear();
+      break;
+    }
+    if (cas.result == ScoringStore::CasResult::kDuplicate) {
+      // Learned before (or by another call meanwhile): learn the rest from
+      // scratch.
+      size_t k = 0;
+      for (Pending* p : learn) {
+        if (p->request->feedback_id().empty()) continue;
+        if (std::find(cas.duplicates.begin(), cas.duplicates.end(), k) !=
+            cas.duplicates.end()) {
+          mark_duplicate(*p);
+        }
+        ++k;
+      }
+      version = expected;
+      continue;
+    }
+    metrics_.model_conflicts.Increment();
+    absl::SleepFor(util::JitteredBackoff(attempt, absl::Microseconds(100),
+                                         absl::Milliseconds(20)));
   }
-  return absl::AbortedError(
-      "the model changed too often while this outcome was being learned; "
-      "retry the call (it is idempotent with a feedback_id)");
+  if (!learn.empty()) {
+    return absl::AbortedError(
+        "the model changed too often while these outcomes were being "
+        "learned; retry the call (it is idempotent with feedback ids)");
+  }
+  for (Pending& p : pending) {
+    if (!p.failed) p.result->mutable_response()->set_model_version(version);
+  }
+  return absl::OkStatus();
 }
 
 absl::Status ScoringHandler::GetModel(absl::string_view tenant,

@@ -97,6 +97,12 @@ class ScoringHandler {
   absl::Status RecordOutcome(absl::string_view tenant,
                              const v1::RecordOutcomeRequest& request,
                              v1::RecordOutcomeResponse* response);
+  // Up to kMaxOutcomesPerCall outcomes, learned in order with one model
+  // write; per-outcome errors in the results (see scoring.proto).
+  static constexpr int kMaxOutcomesPerCall = 1000;
+  absl::Status RecordOutcomes(absl::string_view tenant,
+                              const v1::RecordOutcomesRequest& request,
+                              v1::RecordOutcomesResponse* response);
   absl::Status GetModel(absl::string_view tenant,
                         const v1::GetModelRequest& request, v1::Model* model);
 
@@ -123,6 +129,13 @@ class ScoringHandler {
       absl::string_view tenant,
       const std::shared_ptr<const engine::CompiledRules>& rules,
       bool* degraded);
+  // RecordOutcomes's steps: the outcomes' message records (NOT_FOUND items
+  // as errors), then learning from those with a label.
+  struct Pending;
+  absl::Status LoadRecords(absl::string_view tenant,
+                           std::vector<Pending>& pending);
+  absl::Status LearnOutcomes(absl::string_view tenant,
+                             std::vector<Pending>& pending);
   absl::StatusOr<engine::ModelWeights> LoadWeights(
       absl::string_view tenant, const engine::CompiledRules& rules);
 

@@ -264,6 +264,17 @@ grpc::ServerUnaryReactor* ScoringServiceImpl::RecordOutcome(
       });
 }
 
+grpc::ServerUnaryReactor* ScoringServiceImpl::RecordOutcomes(
+    grpc::CallbackServerContext* ctx, const grpc::ByteBuffer* request,
+    grpc::ByteBuffer* response) {
+  return RawUnary<v1::RecordOutcomesRequest, v1::RecordOutcomesResponse>(
+      ctx, request, response, auth_, "RecordOutcomes",
+      [&](const auth::Principal& p, const auto& req, auto* resp) {
+        RETURN_IF_ERROR(RequireWrite(p));
+        return handler_.RecordOutcomes(p.tenant, req, resp);
+      });
+}
+
 grpc::ServerUnaryReactor* ScoringServiceImpl::GetModel(
     grpc::CallbackServerContext* ctx, const grpc::ByteBuffer* request,
     grpc::ByteBuffer* response) {

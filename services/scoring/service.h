@@ -18,8 +18,9 @@ using RawScoringService =
     v1::ScoringService::WithRawCallbackMethod_ScoreMessage<
         v1::ScoringService::WithRawCallbackMethod_ScoreMessages<
             v1::ScoringService::WithRawCallbackMethod_RecordOutcome<
-                v1::ScoringService::WithRawCallbackMethod_GetModel<
-                    v1::ScoringService::Service>>>>;
+                v1::ScoringService::WithRawCallbackMethod_RecordOutcomes<
+                    v1::ScoringService::WithRawCallbackMethod_GetModel<
+                        v1::ScoringService::Service>>>>>;
 
 // gRPC adapter of rapport.scoring.v1.ScoringService (see
 // protos/rapport/scoring/v1/scoring.proto).
@@ -35,6 +36,9 @@ class ScoringServiceImpl final : public RawScoringService {
   grpc::ServerUnaryReactor* RecordOutcome(grpc::CallbackServerContext* ctx,
                                           const grpc::ByteBuffer* request,
                                           grpc::ByteBuffer* response) override;
+  grpc::ServerUnaryReactor* RecordOutcomes(grpc::CallbackServerContext* ctx,
+                                           const grpc::ByteBuffer* request,
+                                           grpc::ByteBuffer* response) override;
   grpc::ServerUnaryReactor* GetModel(grpc::CallbackServerContext* ctx,
                                      const grpc::ByteBuffer* request,
                                      grpc::ByteBuffer* response) override;

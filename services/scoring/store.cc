@@ -14,15 +14,20 @@ namespace {
 constexpr char kCacheTtlSeconds[] = "86400";  // 24 h
 constexpr absl::Duration kOutcomeTtl = absl::Hours(24 * 30);
 
-// KEYS[1] model hash, KEYS[2] outcome marker (may be a dummy when ARGV[4]
-// is "0"). ARGV: expected version, new version, model bytes, mark outcome
-// ("1"/"0"), outcome marker TTL seconds.
+// KEYS[1] model hash, KEYS[2..] outcome markers. ARGV: expected version, new
+// version, model bytes, marker TTL seconds. Returns 1 (written), 0 (the
+// version moved) or the 1-based positions among the markers of outcomes
+// learned before (nothing written).
 constexpr char kCasScript[] = R"lua(
-if ARGV[4] == '1' and redis.call('EXISTS', KEYS[2]) == 1 then return -1 end
+local seen = {}
+for i = 2, #KEYS do
+  if redis.call('EXISTS', KEYS[i]) == 1 then seen[#seen + 1] = i - 1 end
+end
+if #seen > 0 then return seen end
 local cur = redis.call('HGET', KEYS[1], 'v')
 if (cur or '0') ~= ARGV[1] then return 0 end
 redis.call('HSET', KEYS[1], 'v', ARGV[2], 'm', ARGV[3])
-if ARGV[4] == '1' then redis.call('SET', KEYS[2], '1', 'EX', ARGV[5]) end
+for i = 2, #KEYS do redis.call('SET', KEYS[i], '1', 'EX', ARGV[4]) end
 return 1
 )lua";
 
@@ -78,51 +83,72 @@ absl::StatusOr<std::string> ScoringStore::ScriptSha(bool reload) {
   return sha;
 }
 
-absl::StatusOr<ScoringStore::CasResult> ScoringStore::CompareAndSetModel(
+absl::StatusOr<ScoringStore::Cas> ScoringStore::CompareAndSetModel(
     absl::string_view tenant, int64_t expected_version, const v1::Model& model,
-    absl::string_view outcome_id) {
+    const std::vector<std::string>& outcome_ids) {
   ASSIGN_OR_RETURN(std::string key, redis::Key(tenant, {"model"}));
-  std::string marker = key;  // any key of the tenant's slot when unused
-  if (!outcome_id.empty()) {
-    ASSIGN_OR_RETURN(marker, redis::Key(tenant, {"outcome", outcome_id}));
+  std::vector<std::string> args = {"EVALSHA", "",
+                                   absl::StrCat(1 + outcome_ids.size()), key};
+  args.reserve(args.size() + outcome_ids.size() + 4);
+  for (const std::string& id : outcome_ids) {
+    ASSIGN_OR_RETURN(std::string marker, redis::Key(tenant, {"outcome", id}));
+    args.push_back(std::move(marker));
   }
+  args.push_back(absl::StrCat(expected_version));
+  args.push_back(absl::StrCat(model.version()));
+  args.push_back(model.SerializeAsString());
+  args.push_back(absl::StrCat(absl::ToInt64Seconds(kOutcomeTtl)));
   for (int attempt = 0; attempt < 2; ++attempt) {
-    ASSIGN_OR_RETURN(std::string sha, ScriptSha(attempt > 0));
-    ASSIGN_OR_RETURN(
-        redis::Reply reply,
-        pool_.Command({"EVALSHA", sha, "2", key, marker,
-                       absl::StrCat(expected_version),
-                       absl::StrCat(model.version()), model.SerializeAsString(),
-                       outcome_id.empty() ? "0" : "1",
-                       absl::StrCat(absl::ToInt64Seconds(kOutcomeTtl))}));
+    ASSIGN_OR_RETURN(args[1], ScriptSha(attempt > 0));
+    ASSIGN_OR_RETURN(redis::Reply reply, pool_.Command(args));
     if (reply.is_error() && reply.error_code() == "NOSCRIPT") continue;
+    Cas cas;
+    if (reply.is_array()) {
+      cas.result = CasResult::kDuplicate;
+      for (const redis::Reply& e : reply.elements()) {
+        ASSIGN_OR_RETURN(int64_t position, e.AsInteger());
+        if (position < 1 ||
+            static_cast<size_t>(position) > outcome_ids.size()) {
+          return absl::InternalError("model script answered a bad position");
+        }
+        cas.duplicates.push_back(static_cast<size_t>(position - 1));
+      }
+      return cas;
+    }
     ASSIGN_OR_RETURN(int64_t result, reply.AsInteger());
-    if (result == 1) return CasResult::kApplied;
-    if (result == -1) return CasResult::kDuplicate;
-    return CasResult::kConflict;
+    cas.result = result == 1 ? CasResult::kApplied : CasResult::kConflict;
+    return cas;
   }
   return absl::UnavailableError(
       "redis forgot the model script twice (NOSCRIPT); is it restarting?");
 }
 
-absl::StatusOr<bool> ScoringStore::OutcomeSeen(absl::string_view tenant,
-                                               absl::string_view outcome_id) {
-  ASSIGN_OR_RETURN(std::string key,
-                   redis::Key(tenant, {"outcome", outcome_id}));
-  ASSIGN_OR_RETURN(redis::Reply reply, pool_.Command({"EXISTS", key}));
-  ASSIGN_OR_RETURN(int64_t n, reply.AsInteger());
-  return n == 1;
-}
-
-absl::StatusOr<std::optional<store::MessageRecord>> ScoringStore::LoadMessage(
-    absl::string_view tenant, absl::string_view message_id) {
-  ASSIGN_OR_RETURN(std::string key, redis::Key(tenant, {"msg", message_id}));
-  ASSIGN_OR_RETURN(redis::Reply reply, pool_.Command({"GET", key}));
-  if (reply.is_nil()) return std::nullopt;
-  if (!reply.is_string()) return reply.AsStatus();
-  store::MessageRecord record;
-  if (!record.ParseFromString(reply.str())) return Corrupt("message record");
-  return record;
+absl::StatusOr<std::vector<ScoringStore::LoadedMessage>>
+ScoringStore::LoadMessages(absl::string_view tenant,
+                           const std::vector<std::string>& message_ids) {
+  std::vector<std::vector<std::string>> commands;
+  commands.reserve(message_ids.size());
+  for (const std::string& id : message_ids) {
+    ASSIGN_OR_RETURN(std::string key, redis::Key(tenant, {"msg", id}));
+    commands.push_back({"GET", std::move(key)});
+  }
+  ASSIGN_OR_RETURN(std::vector<redis::Reply> replies, pool_.Pipeline(commands));
+  std::vector<LoadedMessage> records;
+  records.reserve(replies.size());
+  for (const redis::Reply& reply : replies) {
+    if (reply.is_nil()) {
+      records.emplace_back(std::nullopt);
+      continue;
+    }
+    if (!reply.is_string()) return reply.AsStatus();
+    store::MessageRecord record;
+    if (record.ParseFromString(reply.str())) {
+      records.emplace_back(std::move(record));
+    } else {
+      records.emplace_back(Corrupt("message record"));
+    }
+  }
+  return records;
 }
 
 void ScoringStore::LoadCache(absl::string_view tenant,

@@ -15,6 +15,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "absl/functional/any_invocable.h"
 #include "absl/status/statusor.h"
@@ -44,20 +45,24 @@ class ScoringStore {
   absl::StatusOr<int64_t> ModelVersion(absl::string_view tenant);
 
   enum class CasResult { kApplied, kConflict, kDuplicate };
+  struct Cas {
+    CasResult result = CasResult::kConflict;
+    // kDuplicate: indexes into outcome_ids of those learned before.
+    std::vector<size_t> duplicates;
+  };
   // Writes `model` (whose version must be expected_version + 1) if the
-  // stored version is still `expected_version`, and marks `outcome_id` as
-  // learned (when not empty) in the same atomic step. kDuplicate: that
-  // outcome was learned before; nothing written.
-  absl::StatusOr<CasResult> CompareAndSetModel(absl::string_view tenant,
-                                               int64_t expected_version,
-                                               const v1::Model& model,
-                                               absl::string_view outcome_id);
-  // Whether an outcome id was already learned.
-  absl::StatusOr<bool> OutcomeSeen(absl::string_view tenant,
-                                   absl::string_view outcome_id);
+  // stored version is still `expected_version`, and marks every id of
+  // `outcome_ids` as learned in the same atomic step. kDuplicate: some of
+  // those outcomes were learned before (listed); nothing written.
+  absl::StatusOr<Cas> CompareAndSetModel(
+      absl::string_view tenant, int64_t expected_version,
+      const v1::Model& model, const std::vector<std::string>& outcome_ids);
 
-  absl::StatusOr<std::optional<store::MessageRecord>> LoadMessage(
-      absl::string_view tenant, absl::string_view message_id);
+  // The records of `message_ids` (nullopt where none is stored; DATA_LOSS
+  // for one that does not parse), in one round trip.
+  using LoadedMessage = absl::StatusOr<std::optional<store::MessageRecord>>;
+  absl::StatusOr<std::vector<LoadedMessage>> LoadMessages(
+      absl::string_view tenant, const std::vector<std::string>& message_ids);
   // The shared score cache's entry (nullopt: a miss, also for a damaged
   // entry, which is recomputed).
   using CacheDone = absl::AnyInvocable<

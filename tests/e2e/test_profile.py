@@ -90,6 +90,34 @@ class ProfileServiceTest(unittest.TestCase):
                               capture_output=True, text=True).stdout.split()
         self.assertEqual(keys, [])
 
+    def test_a_batch_of_interactions_writes_each_contact_once(self):
+        for cid in ("e2e-batch-a", "e2e-batch-b"):
+            self.stub.UpsertContact(profile_pb2.UpsertContactRequest(contact=contact(cid)), timeout=5)
+        I = profile_pb2.Interaction
+        sent = dict(kind=profile_pb2.INTERACTION_KIND_EMAIL_SENT, direction=profile_pb2.DIRECTION_OUTBOUND)
+        batch = profile_pb2.RecordInteractionsRequest(interactions=[
+            I(id="bx-1", contact_id="e2e-batch-a", occurred_at=ts(2), **sent),
+            I(id="bx-2", contact_id="e2e-batch-b", occurred_at=ts(1), **sent),
+            I(id="bx-3", contact_id="e2e-nobody", occurred_at=ts(1), **sent),
+            I(id="bx-4", contact_id="e2e-batch-a", occurred_at=ts(1), **sent),
+            I(id="bx-5", contact_id="e2e-batch-b", **sent),  # no occurred_at
+        ])
+        resp = self.stub.RecordInteractions(batch, timeout=5)
+        kinds = [r.WhichOneof("result") for r in resp.results]
+        self.assertEqual(kinds, ["response", "response", "error", "response", "error"])
+        self.assertEqual(resp.results[2].error.code, grpc.StatusCode.NOT_FOUND.value[0])
+        self.assertEqual(resp.results[4].error.code, grpc.StatusCode.INVALID_ARGUMENT.value[0])
+        self.assertIn("interactions[4].occurred_at", resp.results[4].error.message)
+        # Both of contact a's interactions went in one write.
+        self.assertEqual(resp.results[0].response.profile_version, resp.results[3].response.profile_version)
+        a = self.stub.GetProfile(profile_pb2.GetProfileRequest(contact_id="e2e-batch-a"), timeout=5)
+        self.assertEqual(a.interaction_count, 2)
+        self.assertEqual(a.version, resp.results[0].response.profile_version)
+        again = self.stub.RecordInteractions(batch, timeout=5)
+        self.assertTrue(all(r.response.duplicate for i, r in enumerate(again.results) if i in (0, 1, 3)))
+        self.assertCode(grpc.StatusCode.INVALID_ARGUMENT, self.stub.RecordInteractions,
+                        profile_pb2.RecordInteractionsRequest(), field="interactions")
+
     def test_list_pages_through_every_contact_once(self):
         for i in range(11):
             self.stub.UpsertContact(profile_pb2.UpsertContactRequest(

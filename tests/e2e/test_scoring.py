@@ -143,6 +143,33 @@ class ScoringServiceTest(unittest.TestCase):
         self.assertEqual(after.outcomes_learned, before.outcomes_learned + 1)
         self.assertTrue(any(w.weight != w.default_weight for w in after.rules))
 
+    def test_a_batch_of_outcomes_is_learned_with_one_model_write(self):
+        before = self.stub.GetModel(scoring_pb2.GetModelRequest(), timeout=5)
+        ids = [self.score(SEED + f" Batch {i}.").message_id for i in range(3)]
+        R = scoring_pb2.RecordOutcomeRequest
+        batch = scoring_pb2.RecordOutcomesRequest(outcomes=[
+            R(message_id=ids[0], outcome=common_pb2.OUTCOME_MEETING_BOOKED, feedback_id="e2e-batch-0"),
+            R(message_id="msg-never", outcome=common_pb2.OUTCOME_NO_REPLY, feedback_id="e2e-batch-1"),
+            R(message_id=ids[1], outcome=common_pb2.OUTCOME_NO_REPLY, feedback_id="e2e-batch-2"),
+            R(message_id=ids[2], outcome=common_pb2.OUTCOME_BOUNCED, feedback_id="e2e-batch-3"),
+        ])
+        resp = self.stub.RecordOutcomes(batch, timeout=5)
+        self.assertEqual([r.WhichOneof("result") for r in resp.results],
+                         ["response", "error", "response", "response"])
+        self.assertEqual(resp.results[1].error.code, grpc.StatusCode.NOT_FOUND.value[0])
+        self.assertIn("message_id", resp.results[1].error.message)
+        self.assertTrue(resp.results[0].response.applied and resp.results[2].response.applied)
+        self.assertFalse(resp.results[3].response.applied)  # a bounce does not train
+        self.assertEqual(resp.results[0].response.contact_id, "e2e-mitch")
+        after = self.stub.GetModel(scoring_pb2.GetModelRequest(), timeout=5)
+        self.assertEqual(after.version, before.version + 1)
+        self.assertEqual(after.outcomes_learned, before.outcomes_learned + 2)
+        again = self.stub.RecordOutcomes(batch, timeout=5)
+        self.assertTrue(again.results[0].response.duplicate and again.results[2].response.duplicate)
+        self.assertEqual(self.stub.GetModel(scoring_pb2.GetModelRequest(), timeout=5).version, after.version)
+        self.assertCode(grpc.StatusCode.INVALID_ARGUMENT, self.stub.RecordOutcomes,
+                        scoring_pb2.RecordOutcomesRequest(), "outcomes")
+
     def assertCode(self, code, fn, request, field=None):
         with self.assertRaises(grpc.RpcError) as e:
             fn(request, timeout=5)

@@ -115,8 +115,10 @@ class UnparseableRequestsTest(unittest.TestCase):
     def test_every_unary_rpc_refuses_garbage_naming_its_request_type(self):
         methods = {
             "profile-service": (PROFILE, "profile.v1", ["UpsertContact", "GetProfile", "RecordInteraction",
-                                                        "RecordInsight", "ListProfiles", "DeleteContact"]),
-            "scoring-service": (SCORING, "scoring.v1", ["ScoreMessage", "RecordOutcome", "GetModel"]),
+                                                        "RecordInteractions", "RecordInsight", "ListProfiles",
+                                                        "DeleteContact"]),
+            "scoring-service": (SCORING, "scoring.v1", ["ScoreMessage", "RecordOutcome", "RecordOutcomes",
+                                                        "GetModel"]),
             "feedback-service": (FEEDBACK, "feedback.v1", ["SubmitFeedback", "ListFeedback", "GetDigest"]),
         }
         for service, (prefix, package, names) in methods.items():

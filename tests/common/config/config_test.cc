@@ -56,7 +56,8 @@ TEST(ConfigTest, EnvironmentSetsEverySetting) {
                {"RAPPORT_LOG_LEVEL", "DEBUG"},
                {"RAPPORT_REDIS_POOL_SIZE", "16"},
                {"RAPPORT_REDIS_TIMEOUT_MS", "40"},
-               {"RAPPORT_DRAIN_SECONDS", "5"}}),
+               {"RAPPORT_DRAIN_SECONDS", "5"},
+               {"RAPPORT_FORWARDER", "off"}}),
       {});
   ASSERT_TRUE(config.ok()) << config.status();
   EXPECT_EQ(config->grpc_addr, "0.0.0.0:7000");
@@ -72,6 +73,7 @@ TEST(ConfigTest, EnvironmentSetsEverySetting) {
   EXPECT_EQ(config->redis_pool_size, 16);
   EXPECT_EQ(config->redis_timeout, absl::Milliseconds(40));
   EXPECT_EQ(config->drain_timeout, absl::Seconds(5));
+  EXPECT_FALSE(config->forwarder);
 }
 
 TEST(ConfigTest, FlagsOverrideEnvironment) {
@@ -102,7 +104,8 @@ TEST(ConfigTest, BadValuesNameTheSetting) {
                         Case{"RAPPORT_REDIS_POOL_SIZE", "0"},
                         Case{"RAPPORT_REDIS_TIMEOUT_MS", "-5"},
                         Case{"RAPPORT_MAX_MESSAGE_BYTES", "12"},
-                        Case{"RAPPORT_DRAIN_SECONDS", "forever"}}) {
+                        Case{"RAPPORT_DRAIN_SECONDS", "forever"},
+                        Case{"RAPPORT_FORWARDER", "yes"}}) {
     auto config = Load(Service::kProfile, FakeEnv({{c.env, c.value}}), {});
     ASSERT_FALSE(config.ok()) << c.env << "=" << c.value;
     EXPECT_EQ(config.status().code(), absl::StatusCode::kInvalidArgument);

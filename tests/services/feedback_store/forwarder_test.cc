@@ -24,48 +24,71 @@ namespace {
 
 using ::testing::HasSubstr;
 
-// Peers whose answers a test scripts: a queue of statuses per peer (OK
-// when empty). They record every call and answer inline.
+// Peers whose answers a test scripts: a queue of statuses per peer, one
+// per item (OK when empty), and one per batch call for failing a whole
+// call. They record every item and call and answer inline.
 class FakePeers final : public Peers {
  public:
-  void RecordOutcome(const std::string& tenant,
-                     const scoring::v1::RecordOutcomeRequest& request,
-                     Done<scoring::v1::RecordOutcomeResponse> done) override {
-    absl::Status st;
-    scoring::v1::RecordOutcomeResponse resp;
-    {
-      absl::MutexLock lock(&mu_);
-      outcomes.push_back(request);
-      st = Next(&scoring_script);
-      resp.set_contact_id(contact_for_message);
-      resp.set_template_id("tpl-9");
-      resp.set_campaign_id("spring");
-      resp.add_fired_rule_ids("burden.ask_for_time");
-      resp.set_channel(common::v1::CHANNEL_EMAIL);
-      resp.set_model_version(7);
-      resp.set_applied(true);
-    }
-    if (!st.ok()) {
-      std::move(done)(st);
-      return;
-    }
-    std::move(done)(resp);
-  }
-  void RecordInteraction(
+  void RecordOutcomes(
       const std::string& tenant,
-      const profile::v1::RecordInteractionRequest& request,
-      Done<profile::v1::RecordInteractionResponse> done) override {
-    absl::Status st;
+      std::vector<scoring::v1::RecordOutcomeRequest> requests,
+      Done<Results<scoring::v1::RecordOutcomeResponse>> done) override {
+    Results<scoring::v1::RecordOutcomeResponse> results;
+    absl::Status call;
     {
       absl::MutexLock lock(&mu_);
-      interactions.push_back(request);
-      st = Next(&profile_script);
+      ++outcome_calls;
+      call = Next(&scoring_call_script);
+      for (auto& request : requests) {
+        if (!call.ok()) break;
+        outcomes.push_back(request);
+        absl::Status st = Next(&scoring_script);
+        if (!st.ok()) {
+          results.emplace_back(st);
+          continue;
+        }
+        scoring::v1::RecordOutcomeResponse resp;
+        resp.set_contact_id(contact_for_message);
+        resp.set_template_id("tpl-9");
+        resp.set_campaign_id("spring");
+        resp.add_fired_rule_ids("burden.ask_for_time");
+        resp.set_channel(common::v1::CHANNEL_EMAIL);
+        resp.set_model_version(7);
+        resp.set_applied(true);
+        results.emplace_back(std::move(resp));
+      }
     }
-    if (!st.ok()) {
-      std::move(done)(st);
+    if (!call.ok()) {
+      std::move(done)(call);
       return;
     }
-    std::move(done)(profile::v1::RecordInteractionResponse());
+    std::move(done)(std::move(results));
+  }
+  void RecordInteractions(
+      const std::string& tenant, std::vector<profile::v1::Interaction> batch,
+      Done<Results<profile::v1::RecordInteractionResponse>> done) override {
+    Results<profile::v1::RecordInteractionResponse> results;
+    absl::Status call;
+    {
+      absl::MutexLock lock(&mu_);
+      ++interaction_calls;
+      call = Next(&profile_call_script);
+      for (auto& in : batch) {
+        if (!call.ok()) break;
+        interactions.push_back(in);
+        absl::Status st = Next(&profile_script);
+        if (st.ok()) {
+          results.emplace_back(profile::v1::RecordInteractionResponse());
+        } else {
+          results.emplace_back(st);
+        }
+      }
+    }
+    if (!call.ok()) {
+      std::move(done)(call);
+      return;
+    }
+    std::move(done)(std::move(results));
   }
   void RecordInsight(const std::string& tenant,
                      const profile::v1::RecordInsightRequest& request,
@@ -85,10 +108,14 @@ class FakePeers final : public Peers {
 
   std::deque<absl::Status> scoring_script;
   std::deque<absl::Status> profile_script;
+  std::deque<absl::Status> scoring_call_script;
+  std::deque<absl::Status> profile_call_script;
   std::string contact_for_message = "c-1";
   std::vector<scoring::v1::RecordOutcomeRequest> outcomes;
-  std::vector<profile::v1::RecordInteractionRequest> interactions;
+  std::vector<profile::v1::Interaction> interactions;
   std::vector<profile::v1::RecordInsightRequest> insights;
+  int outcome_calls = 0;
+  int interaction_calls = 0;
 
  private:
   static absl::Status Next(std::deque<absl::Status>* script) {
@@ -102,31 +129,40 @@ class FakePeers final : public Peers {
 
 // Peers that answer later, from their own threads (as gRPC does), and
 // record how many calls overlapped: overall, per tenant at scoring and per
-// contact at profile.
+// contact at profile (a batch call holds every contact it carries).
 class SlowPeers final : public Peers {
  public:
   ~SlowPeers() override { JoinAll(); }
 
-  void RecordOutcome(const std::string& tenant,
-                     const scoring::v1::RecordOutcomeRequest& request,
-                     Done<scoring::v1::RecordOutcomeResponse> done) override {
-    scoring::v1::RecordOutcomeResponse resp;
-    // Messages m-0, m-1, ... were scored for contacts c-0, c-1, c-2.
-    resp.set_contact_id(
-        absl::StrCat("c-", std::stoi(request.message_id().substr(2)) % 3));
-    Answer("s:" + tenant, std::move(done), std::move(resp));
-  }
-  void RecordInteraction(
+  void RecordOutcomes(
       const std::string& tenant,
-      const profile::v1::RecordInteractionRequest& request,
-      Done<profile::v1::RecordInteractionResponse> done) override {
-    Answer("p:" + request.interaction().contact_id(), std::move(done),
-           profile::v1::RecordInteractionResponse());
+      std::vector<scoring::v1::RecordOutcomeRequest> requests,
+      Done<Results<scoring::v1::RecordOutcomeResponse>> done) override {
+    Results<scoring::v1::RecordOutcomeResponse> results;
+    for (const auto& request : requests) {
+      scoring::v1::RecordOutcomeResponse resp;
+      // Messages m-0, m-1, ... were scored for contacts c-0, c-1, c-2.
+      resp.set_contact_id(
+          absl::StrCat("c-", std::stoi(request.message_id().substr(2)) % 3));
+      results.emplace_back(std::move(resp));
+    }
+    Answer({"s:" + tenant}, std::move(done), std::move(results));
+  }
+  void RecordInteractions(
+      const std::string& tenant, std::vector<profile::v1::Interaction> batch,
+      Done<Results<profile::v1::RecordInteractionResponse>> done) override {
+    std::set<std::string> lanes;
+    Results<profile::v1::RecordInteractionResponse> results;
+    for (const auto& in : batch) {
+      lanes.insert("p:" + in.contact_id());
+      results.emplace_back(profile::v1::RecordInteractionResponse());
+    }
+    Answer(lanes, std::move(done), std::move(results));
   }
   void RecordInsight(const std::string& tenant,
                      const profile::v1::RecordInsightRequest& request,
                      Done<profile::v1::RecordInsightResponse> done) override {
-    Answer("p:" + request.insight().contact_id(), std::move(done),
+    Answer({"p:" + request.insight().contact_id()}, std::move(done),
            profile::v1::RecordInsightResponse());
   }
 
@@ -154,21 +190,24 @@ class SlowPeers final : public Peers {
 
  private:
   template <typename Response>
-  void Answer(const std::string& lane, Done<Response> done, Response resp) {
+  void Answer(const std::set<std::string>& lanes, Done<Response> done,
+              Response resp) {
     absl::MutexLock lock(&mu_);
     ++calls_;
     max_overall_ = std::max(max_overall_, ++running_);
-    max_per_lane_ = std::max(max_per_lane_, ++lanes_[lane]);
-    threads_.emplace_back(
-        [this, lane, done = std::move(done), resp = std::move(resp)]() mutable {
-          absl::SleepFor(absl::Milliseconds(3));
-          {
-            absl::MutexLock lock(&mu_);
-            --running_;
-            --lanes_[lane];
-          }
-          std::move(done)(std::move(resp));
-        });
+    for (const std::string& lane : lanes) {
+      max_per_lane_ = std::max(max_per_lane_, ++lanes_[lane]);
+    }
+    threads_.emplace_back([this, lanes, done = std::move(done),
+                           resp = std::move(resp)]() mutable {
+      absl::SleepFor(absl::Milliseconds(3));
+      {
+        absl::MutexLock lock(&mu_);
+        --running_;
+        for (const std::string& lane : lanes) --lanes_[lane];
+      }
+      std::move(done)(std::move(resp));
+    });
   }
 
   absl::Mutex mu_;
@@ -235,7 +274,7 @@ TEST_F(ForwarderTest, OutcomeGoesToScoringThenProfileAndIsAcknowledged) {
   EXPECT_EQ(FromProto(o.occurred_at()), ParseStreamId(id)->time());
 
   ASSERT_EQ(peers_.interactions.size(), 1u);
-  const profile::v1::Interaction& in = peers_.interactions[0].interaction();
+  const profile::v1::Interaction& in = peers_.interactions[0];
   EXPECT_EQ(in.id(), "fb-" + id);
   EXPECT_EQ(in.feedback_id(), id);
   EXPECT_EQ(in.contact_id(), "c-1");  // answered by scoring
@@ -277,7 +316,7 @@ TEST_F(ForwarderTest, RetriesWhileAPeerIsDownThenDelivers) {
                       ForwarderMetrics::Result::kRetry),
             3);
   EXPECT_TRUE(Dead().empty());
-  EXPECT_EQ(peers_.interactions.back().interaction().direction(),
+  EXPECT_EQ(peers_.interactions.back().direction(),
             profile::v1::DIRECTION_OUTBOUND);  // no reply: our message
 }
 
@@ -380,7 +419,7 @@ TEST_F(ForwarderTest, ContactOutcomesSkipScoringAndUnknownContactsDiffer) {
   f.RunOnce();
   EXPECT_TRUE(peers_.outcomes.empty());
   ASSERT_EQ(peers_.interactions.size(), 1u);
-  EXPECT_EQ(peers_.interactions[0].interaction().contact_id(), "ghost");
+  EXPECT_EQ(peers_.interactions[0].contact_id(), "ghost");
   EXPECT_EQ(Dead().size(), 1u);
 
   // A contact scoring answered (an inline recipient) that profile-service
@@ -606,7 +645,7 @@ TEST_F(ForwarderTest, ReplayedDeadLettersAreDeliveredUnderTheirOwnId) {
   RunUntil(f, [&] { return PendingCount() == 0; });
   ASSERT_EQ(peers_.outcomes.size(), 4u);
   EXPECT_EQ(peers_.outcomes.back().feedback_id(), id);
-  EXPECT_EQ(peers_.interactions.back().interaction().id(), "fb-" + id);
+  EXPECT_EQ(peers_.interactions.back().id(), "fb-" + id);
   EXPECT_TRUE(Dead().empty());
   EXPECT_EQ(StreamLength(), 1) << "replayed in place, not appended";
 }
@@ -662,7 +701,7 @@ TEST_F(ForwarderTest, DeadLettersPageNewestFirst) {
 TEST_F(ForwarderTest, CallsOnOneRecordNeverOverlapButOthersDo) {
   // Scoring learns with a compare-and-set on the tenant's model and
   // profile on the contact's record: overlapping calls on one record would
-  // conflict. Different contacts' calls run concurrently.
+  // conflict. Calls of different lanes run concurrently.
   for (int i = 0; i < 12; ++i) {
     MustSubmit(Outcome(absl::StrCat("m-", i), common::v1::OUTCOME_REPLIED));
   }
@@ -674,10 +713,87 @@ TEST_F(ForwarderTest, CallsOnOneRecordNeverOverlapButOthersDo) {
   RunUntil(f, [&] { return PendingCount() == 0; });
   slow.JoinAll();
   EXPECT_EQ(PendingCount(), 0);
-  EXPECT_EQ(slow.calls(), 12 + 12 + 1);
+  // One RecordOutcomes for the 12, one RecordInteractions per lane holding
+  // c-0, c-1 or c-2 (1 to 3 lanes), the insight.
+  EXPECT_GE(slow.calls(), 1 + 1 + 1);
+  EXPECT_LE(slow.calls(), 1 + 3 + 1);
   EXPECT_EQ(slow.max_in_one_lane(), 1);
-  EXPECT_GE(slow.max_overall(), 2);
-  EXPECT_LE(slow.max_overall(), 4);  // one scoring lane + three contacts
+  EXPECT_GE(slow.max_overall(), 2);  // the insight while scoring learns
+  EXPECT_LE(slow.max_overall(), 4);
+}
+
+TEST_F(ForwarderTest, ABacklogGoesToEachPeerInBatches) {
+  std::set<std::string> ids;
+  for (int i = 0; i < 25; ++i) {
+    ids.insert(MustSubmit(
+        Outcome(absl::StrCat("msg-", i), common::v1::OUTCOME_MEETING_BOOKED)));
+  }
+  ForwarderOptions o = FastOptions();
+  o.max_call_batch = 10;
+  Forwarder f(*store_, peers_, *fmetrics_, o);
+  RunUntil(f, [&] { return PendingCount() == 0 && f.held() == 0; });
+  EXPECT_EQ(PendingCount(), 0);
+  EXPECT_EQ(peers_.outcome_calls, 3);      // 10 + 10 + 5
+  EXPECT_EQ(peers_.interaction_calls, 3);  // all for contact c-1
+  ASSERT_EQ(peers_.outcomes.size(), 25u);
+  ASSERT_EQ(peers_.interactions.size(), 25u);
+  std::set<std::string> delivered;
+  for (size_t i = 0; i < peers_.outcomes.size(); ++i) {
+    delivered.insert(peers_.outcomes[i].feedback_id());
+    EXPECT_EQ(peers_.interactions[i].id(),
+              "fb-" + peers_.outcomes[i].feedback_id())
+        << "interactions follow the outcomes' order";
+  }
+  EXPECT_EQ(delivered, ids);
+  EXPECT_EQ(Forwarded(ForwarderMetrics::Peer::kScoring,
+                      ForwarderMetrics::Result::kOk),
+            25);
+  EXPECT_EQ(Forwarded(ForwarderMetrics::Peer::kProfile,
+                      ForwarderMetrics::Result::kOk),
+            25);
+}
+
+TEST_F(ForwarderTest, AFailedBatchCallIsRetriedForEveryItemInIt) {
+  for (int i = 0; i < 3; ++i) {
+    MustSubmit(Outcome(absl::StrCat("msg-", i), common::v1::OUTCOME_REPLIED));
+  }
+  peers_.scoring_call_script = {absl::UnavailableError("scoring restarting")};
+  peers_.profile_call_script = {absl::DeadlineExceededError("slow")};
+  Forwarder f(*store_, peers_, *fmetrics_, FastOptions());
+  RunUntil(f, [&] { return PendingCount() == 0 && f.held() == 0; });
+  EXPECT_EQ(PendingCount(), 0);
+  EXPECT_TRUE(Dead().empty());
+  // Nothing reached the peers in the failed calls; each item once after.
+  EXPECT_EQ(peers_.outcomes.size(), 3u);
+  EXPECT_EQ(peers_.interactions.size(), 3u);
+  EXPECT_EQ(peers_.outcome_calls, 2);
+  EXPECT_EQ(peers_.interaction_calls, 2);
+  EXPECT_EQ(Forwarded(ForwarderMetrics::Peer::kScoring,
+                      ForwarderMetrics::Result::kRetry),
+            3);
+  EXPECT_EQ(Forwarded(ForwarderMetrics::Peer::kProfile,
+                      ForwarderMetrics::Result::kRetry),
+            3);
+}
+
+TEST_F(ForwarderTest, OneBadItemInABatchIsDeadLetteredAndTheRestDelivered) {
+  MustSubmit(Outcome("msg-0", common::v1::OUTCOME_REPLIED));
+  const std::string gone =
+      MustSubmit(Outcome("msg-gone", common::v1::OUTCOME_REPLIED));
+  MustSubmit(Outcome("msg-2", common::v1::OUTCOME_REPLIED));
+  peers_.scoring_script = {absl::OkStatus(),
+                           absl::NotFoundError("message_id: no scored message"),
+                           absl::OkStatus()};
+  Forwarder f(*store_, peers_, *fmetrics_, FastOptions());
+  RunUntil(f, [&] { return PendingCount() == 0 && f.held() == 0; });
+  EXPECT_EQ(PendingCount(), 0);
+  EXPECT_EQ(peers_.outcome_calls, 1);
+  const std::vector<DeadLetterRecord> dead = Dead();
+  ASSERT_EQ(dead.size(), 1u);
+  EXPECT_EQ(dead[0].feedback.id(), gone);
+  EXPECT_THAT(dead[0].error, HasSubstr("NOT_FOUND"));
+  // The other two went on to profile-service.
+  EXPECT_EQ(peers_.interactions.size(), 2u);
 }
 
 TEST_F(ForwarderTest, StartAndStopRunTheLoopInTheBackground) {

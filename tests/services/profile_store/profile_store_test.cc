@@ -207,6 +207,67 @@ TEST_F(ProfileStoreTest, InteractionsDeriveTheProfileAndRetriesAreHarmless) {
   ASSERT_GT(p->interests_size(), 0);
 }
 
+TEST_F(ProfileStoreTest, ABatchOfInteractionsWritesEachContactOnce) {
+  Upsert(Mitch());
+  common::v1::Contact ana = Mitch();
+  ana.set_id("ana-2");
+  Upsert(ana);
+  const int64_t mitch_before = Get("mitch-1")->version();
+  const int64_t ana_before = Get("ana-2")->version();
+  ASSERT_TRUE(Touch(h(), "mitch-1", 9, "ix-seen").ok());
+  auto interaction = [](const std::string& contact, const std::string& id,
+                        int days_ago) {
+    v1::Interaction i;
+    i.set_id(id);
+    i.set_contact_id(contact);
+    i.set_kind(v1::INTERACTION_KIND_EMAIL_SENT);
+    i.set_direction(v1::DIRECTION_OUTBOUND);
+    *i.mutable_occurred_at() = Ts(absl::Now() - absl::Hours(24 * days_ago));
+    return i;
+  };
+  v1::RecordInteractionsRequest batch;
+  *batch.add_interactions() = interaction("mitch-1", "ix-1", 1);
+  *batch.add_interactions() = interaction("ana-2", "ix-2", 2);
+  *batch.add_interactions() = interaction("nobody", "ix-3", 1);
+  *batch.add_interactions() = interaction("mitch-1", "ix-seen", 9);
+  *batch.add_interactions() = interaction("mitch-1", "", 3);
+  v1::Interaction bad = interaction("ana-2", "ix-5", 1);
+  bad.clear_occurred_at();
+  *batch.add_interactions() = bad;
+  *batch.add_interactions() = interaction("ana-2", "ix-6", 4);
+  v1::RecordInteractionsResponse resp;
+  ASSERT_TRUE(h().RecordInteractions(kTenant, batch, &resp).ok());
+  ASSERT_EQ(resp.results_size(), 7);
+  // One write per contact: both of mitch's new ones share a version.
+  const int64_t mitch = resp.results(0).response().profile_version();
+  EXPECT_EQ(mitch, mitch_before + 2);  // the earlier Touch, then the batch
+  EXPECT_EQ(resp.results(4).response().profile_version(), mitch);
+  EXPECT_FALSE(resp.results(4).response().interaction_id().empty());
+  EXPECT_EQ(resp.results(1).response().profile_version(), ana_before + 1);
+  EXPECT_EQ(resp.results(6).response().profile_version(), ana_before + 1);
+  EXPECT_EQ(resp.results(2).error().code(),
+            static_cast<int>(absl::StatusCode::kNotFound));
+  EXPECT_THAT(resp.results(2).error().message(), HasSubstr("nobody"));
+  EXPECT_TRUE(resp.results(3).response().duplicate());
+  EXPECT_EQ(resp.results(5).error().code(),
+            static_cast<int>(absl::StatusCode::kInvalidArgument));
+  EXPECT_THAT(resp.results(5).error().message(),
+              HasSubstr("interactions[5].occurred_at"));
+  EXPECT_EQ(Get("mitch-1")->interaction_count(), 3);
+  EXPECT_EQ(Get("ana-2")->interaction_count(), 2);
+
+  // Repeated whole: nothing new, nothing written.
+  v1::RecordInteractionsRequest again;
+  *again.add_interactions() = batch.interactions(0);
+  *again.add_interactions() = batch.interactions(1);
+  ASSERT_TRUE(h().RecordInteractions(kTenant, again, &resp).ok());
+  EXPECT_TRUE(resp.results(0).response().duplicate());
+  EXPECT_TRUE(resp.results(1).response().duplicate());
+  EXPECT_EQ(Get("mitch-1")->version(), mitch);
+  EXPECT_EQ(h().RecordInteractions(kTenant, {}, &resp).code(),
+            absl::StatusCode::kInvalidArgument);
+}
+
 TEST_F(ProfileStoreTest, ConcurrentReplicasLoseNoUpdate) {
   Upsert(Mitch());
   constexpr int kReplicas = 6;

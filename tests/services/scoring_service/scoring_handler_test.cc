@@ -363,6 +363,84 @@ TEST_F(ScoringHandlerTest, OutcomesTrainTheModelOnceEach) {
   EXPECT_TRUE(moved) << "learned weights differ from their defaults";
 }
 
+TEST_F(ScoringHandlerTest, ABatchOfOutcomesIsLearnedWithOneModelWrite) {
+  std::vector<std::string> ids;
+  for (int i = 0; i < 5; ++i) {
+    v1::ScoreMessageRequest req = SeedRequest();
+    req.mutable_message()->set_body(absl::StrCat(kSeed, " Ref ", i, "."));
+    ids.push_back(Score(req).message_id());
+  }
+  // Learned before the batch: a duplicate in it.
+  ASSERT_TRUE(Outcome(h(), ids[0], common::v1::OUTCOME_NO_REPLY, "fb-0").ok());
+  v1::RecordOutcomesRequest batch;
+  auto add = [&](const std::string& message_id, common::v1::Outcome outcome,
+                 const std::string& feedback_id) {
+    v1::RecordOutcomeRequest* r = batch.add_outcomes();
+    r->set_message_id(message_id);
+    r->set_outcome(outcome);
+    r->set_feedback_id(feedback_id);
+  };
+  add(ids[0], common::v1::OUTCOME_NO_REPLY, "fb-0");         // 0 seen
+  add(ids[1], common::v1::OUTCOME_MEETING_BOOKED, "fb-1");   // 1 learned
+  add("msg-unknown", common::v1::OUTCOME_NO_REPLY, "fb-2");  // 2 NOT_FOUND
+  add(ids[2], common::v1::OUTCOME_UNSPECIFIED, "fb-3");      // 3 invalid
+  add(ids[3], common::v1::OUTCOME_BOUNCED, "fb-4");          // 4 not learned
+  add(ids[4], common::v1::OUTCOME_NEGATIVE_REPLY, "fb-5");   // 5 learned
+  add(ids[1], common::v1::OUTCOME_MEETING_BOOKED, "fb-1");   // 6 repeat
+  v1::RecordOutcomesResponse resp;
+  ASSERT_TRUE(h().RecordOutcomes(kTenant, batch, &resp).ok());
+  ASSERT_EQ(resp.results_size(), 7);
+  EXPECT_TRUE(resp.results(0).response().duplicate());
+  EXPECT_FALSE(resp.results(0).response().applied());
+  EXPECT_TRUE(resp.results(1).response().applied());
+  EXPECT_EQ(resp.results(1).response().contact_id(), "mitch-1");
+  EXPECT_FALSE(resp.results(1).response().fired_rule_ids().empty());
+  EXPECT_EQ(resp.results(2).error().code(),
+            static_cast<int>(absl::StatusCode::kNotFound));
+  EXPECT_THAT(resp.results(2).error().message(), HasSubstr("message_id"));
+  EXPECT_EQ(resp.results(3).error().code(),
+            static_cast<int>(absl::StatusCode::kInvalidArgument));
+  EXPECT_THAT(resp.results(3).error().message(),
+              HasSubstr("outcomes[3].outcome"));
+  EXPECT_FALSE(resp.results(4).response().applied());
+  EXPECT_FALSE(resp.results(4).response().duplicate());
+  EXPECT_TRUE(resp.results(5).response().applied());
+  EXPECT_TRUE(resp.results(6).response().duplicate());
+  // Two outcomes learned, one write: version 1 (fb-0) then 2.
+  for (int i : {0, 1, 4, 5, 6}) {
+    EXPECT_EQ(resp.results(i).response().model_version(), 2) << i;
+  }
+  v1::Model model;
+  ASSERT_TRUE(h().GetModel(kTenant, {}, &model).ok());
+  EXPECT_EQ(model.version(), 2);
+  EXPECT_EQ(model.outcomes_learned(), 3);
+
+  // The whole batch again: every learnable one a duplicate, nothing written.
+  v1::RecordOutcomesResponse again;
+  ASSERT_TRUE(h().RecordOutcomes(kTenant, batch, &again).ok());
+  for (int i : {0, 1, 5, 6}) {
+    EXPECT_TRUE(again.results(i).response().duplicate()) << i;
+  }
+  ASSERT_TRUE(h().GetModel(kTenant, {}, &model).ok());
+  EXPECT_EQ(model.version(), 2);
+}
+
+TEST_F(ScoringHandlerTest, AnEmptyOrOversizedBatchOfOutcomesIsRefused) {
+  v1::RecordOutcomesResponse resp;
+  absl::Status st = h().RecordOutcomes(kTenant, {}, &resp);
+  EXPECT_EQ(st.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(st.message(), HasSubstr("outcomes"));
+  v1::RecordOutcomesRequest big;
+  for (int i = 0; i <= ScoringHandler::kMaxOutcomesPerCall; ++i) {
+    v1::RecordOutcomeRequest* r = big.add_outcomes();
+    r->set_message_id("msg-1");
+    r->set_outcome(common::v1::OUTCOME_NO_REPLY);
+  }
+  st = h().RecordOutcomes(kTenant, big, &resp);
+  EXPECT_EQ(st.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(st.message(), HasSubstr("at most 1000"));
+}
+
 TEST_F(ScoringHandlerTest, ConcurrentOutcomesFromReplicasAreAllLearned) {
   std::vector<std::string> ids;
   for (int i = 0; i < 40; ++i) {
