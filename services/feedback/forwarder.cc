@@ -19,6 +19,7 @@
 #include "common/metrics/counters.h"
 #include "common/server/server.h"
 #include "common/status/grpc_status.h"
+#include "common/status/item_error.h"
 #include "services/feedback/validate.h"
 
 namespace rapport::feedback {
@@ -97,12 +98,7 @@ absl::StatusOr<Peers::Results<Response>> Unpack(
       out.emplace_back(std::move(*r.mutable_response()));
       continue;
     }
-    const int code = r.error().code();
-    out.emplace_back(absl::Status(
-        code > 0 && code <= static_cast<int>(absl::StatusCode::kUnauthenticated)
-            ? static_cast<absl::StatusCode>(code)
-            : absl::StatusCode::kInternal,
-        r.error().message()));
+    out.emplace_back(FromItemError(r.error()));
   }
   return out;
 }
@@ -111,9 +107,10 @@ absl::StatusOr<Peers::Results<Response>> Unpack(
 // batch RPC). Each call is made from the completion of the previous one.
 template <typename Request, typename Response>
 struct OneByOne : std::enable_shared_from_this<OneByOne<Request, Response>> {
+  using Single = std::function<void(const Request&, Peers::Done<Response>)>;
   std::vector<Request> requests;
   Peers::Results<Response> results;
-  std::function<void(const Request&, Peers::Done<Response>)> call;
+  Single call;
   Peers::Done<Peers::Results<Response>> done;
 
   void Next() {
@@ -128,10 +125,8 @@ struct OneByOne : std::enable_shared_from_this<OneByOne<Request, Response>> {
          });
   }
 
-  static void Run(
-      std::vector<Request> requests,
-      std::function<void(const Request&, Peers::Done<Response>)> call,
-      Peers::Done<Peers::Results<Response>> done) {
+  static void Run(std::vector<Request> requests, Single call,
+                  Peers::Done<Peers::Results<Response>> done) {
     auto state = std::make_shared<OneByOne>();
     state->requests = std::move(requests);
     state->results.reserve(state->requests.size());
@@ -140,6 +135,27 @@ struct OneByOne : std::enable_shared_from_this<OneByOne<Request, Response>> {
     state->Next();
   }
 };
+
+// The completion of a batch call of `requests` (each also its own single
+// call, `single`): the per-item results, or, when the peer does not have
+// the batch RPC (UNIMPLEMENTED), the single calls' results.
+template <typename BatchResponse, typename Request, typename Response>
+Peers::Done<BatchResponse> BatchAnswer(
+    std::vector<Request> requests,
+    typename OneByOne<Request, Response>::Single single,
+    Peers::Done<Peers::Results<Response>> done) {
+  return [requests = std::move(requests), single = std::move(single),
+          done = std::move(done)](absl::StatusOr<BatchResponse> r) mutable {
+    if (r.ok()) {
+      std::move(done)(Unpack<Response>(requests.size(), r->mutable_results()));
+    } else if (r.status().code() == absl::StatusCode::kUnimplemented) {
+      OneByOne<Request, Response>::Run(std::move(requests), std::move(single),
+                                       std::move(done));
+    } else {
+      std::move(done)(r.status());
+    }
+  };
+}
 
 }  // namespace
 
@@ -208,29 +224,14 @@ void GrpcPeers::RecordOutcomes(
   using C = Call<scoring::v1::RecordOutcomesRequest,
                  scoring::v1::RecordOutcomesResponse>;
   auto* call = new C{NewContext(tenant), {}, {}, nullptr};
-  call->request.mutable_outcomes()->Reserve(static_cast<int>(requests.size()));
-  for (const auto& r : requests) *call->request.add_outcomes() = r;
-  const size_t n = requests.size();
-  call->done =
-      [this, tenant, n, requests = std::move(requests), done = std::move(done)](
-          absl::StatusOr<scoring::v1::RecordOutcomesResponse> r) mutable {
-        if (r.ok()) {
-          std::move(done)(Unpack<scoring::v1::RecordOutcomeResponse>(
-              n, r->mutable_results()));
-        } else if (r.status().code() == absl::StatusCode::kUnimplemented) {
-          OneByOne<scoring::v1::RecordOutcomeRequest,
-                   scoring::v1::RecordOutcomeResponse>::
-              Run(
-                  std::move(requests),
-                  [this, tenant](const scoring::v1::RecordOutcomeRequest& one,
-                                 Done<scoring::v1::RecordOutcomeResponse> d) {
-                    RecordOutcome(tenant, one, std::move(d));
-                  },
-                  std::move(done));
-        } else {
-          std::move(done)(r.status());
-        }
-      };
+  call->request.mutable_outcomes()->Add(requests.begin(), requests.end());
+  call->done = BatchAnswer<scoring::v1::RecordOutcomesResponse>(
+      std::move(requests),
+      [this, tenant](const scoring::v1::RecordOutcomeRequest& one,
+                     Done<scoring::v1::RecordOutcomeResponse> d) {
+        RecordOutcome(tenant, one, std::move(d));
+      },
+      std::move(done));
   scoring_->async()->RecordOutcomes(call->ctx.get(), &call->request,
                                     &call->response, C::Finisher(call));
 }
@@ -253,32 +254,15 @@ void GrpcPeers::RecordInteractions(
   using C = Call<profile::v1::RecordInteractionsRequest,
                  profile::v1::RecordInteractionsResponse>;
   auto* call = new C{NewContext(tenant), {}, {}, nullptr};
-  call->request.mutable_interactions()->Reserve(
-      static_cast<int>(interactions.size()));
-  for (const auto& in : interactions) *call->request.add_interactions() = in;
-  const size_t n = interactions.size();
-  call->done =
-      [this, tenant, n, interactions = std::move(interactions),
-       done = std::move(done)](
-          absl::StatusOr<profile::v1::RecordInteractionsResponse> r) mutable {
-        if (r.ok()) {
-          std::move(done)(Unpack<profile::v1::RecordInteractionResponse>(
-              n, r->mutable_results()));
-        } else if (r.status().code() == absl::StatusCode::kUnimplemented) {
-          OneByOne<profile::v1::Interaction,
-                   profile::v1::RecordInteractionResponse>::
-              Run(
-                  std::move(interactions),
-                  [this, tenant](
-                      const profile::v1::Interaction& one,
-                      Done<profile::v1::RecordInteractionResponse> d) {
-                    RecordInteraction(tenant, one, std::move(d));
-                  },
-                  std::move(done));
-        } else {
-          std::move(done)(r.status());
-        }
-      };
+  call->request.mutable_interactions()->Add(interactions.begin(),
+                                            interactions.end());
+  call->done = BatchAnswer<profile::v1::RecordInteractionsResponse>(
+      std::move(interactions),
+      [this, tenant](const profile::v1::Interaction& one,
+                     Done<profile::v1::RecordInteractionResponse> d) {
+        RecordInteraction(tenant, one, std::move(d));
+      },
+      std::move(done));
   profile_->async()->RecordInteractions(call->ctx.get(), &call->request,
                                         &call->response, C::Finisher(call));
 }

@@ -14,6 +14,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "common/metrics/counters.h"
+#include "common/status/item_error.h"
 #include "common/status/macros.h"
 #include "common/util/util.h"
 #include "services/profile/model/validate.h"
@@ -311,13 +312,7 @@ absl::Status ProfileHandler::RecordInteraction(
   *batch.add_interactions() = request.interaction();
   v1::RecordInteractionsResponse answer;
   RETURN_IF_ERROR(RecordInteractions(tenant, batch, &answer));
-  v1::RecordInteractionResult& result = *answer.mutable_results(0);
-  if (result.has_error()) {
-    return absl::Status(static_cast<absl::StatusCode>(result.error().code()),
-                        result.error().message());
-  }
-  *response = std::move(*result.mutable_response());
-  return absl::OkStatus();
+  return TakeOnlyResult(*answer.mutable_results(0), response);
 }
 
 absl::Status ProfileHandler::RecordInteractions(
@@ -335,8 +330,7 @@ absl::Status ProfileHandler::RecordInteractions(
   }
   auto fail = [](v1::RecordInteractionResult* result,
                  const absl::Status& status) {
-    result->mutable_error()->set_code(static_cast<int>(status.code()));
-    result->mutable_error()->set_message(std::string(status.message()));
+    ToItemError(status, result->mutable_error());
   };
   // The valid interactions (ids assigned), grouped by contact in the order
   // contacts first appear.

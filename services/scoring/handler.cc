@@ -13,6 +13,7 @@
 #include "common/auth/auth.h"
 #include "common/log/log.h"
 #include "common/metrics/counters.h"
+#include "common/status/item_error.h"
 #include "common/status/macros.h"
 #include "common/util/util.h"
 #include "services/profile/model/text.h"
@@ -570,8 +571,7 @@ struct ScoringHandler::Pending {
 
   void Fail(const absl::Status& status) {
     failed = true;
-    result->mutable_error()->set_code(static_cast<int>(status.code()));
-    result->mutable_error()->set_message(std::string(status.message()));
+    ToItemError(status, result->mutable_error());
   }
 };
 
@@ -582,13 +582,7 @@ absl::Status ScoringHandler::RecordOutcome(
   *batch.add_outcomes() = request;
   v1::RecordOutcomesResponse answer;
   RETURN_IF_ERROR(RecordOutcomes(tenant, batch, &answer));
-  v1::RecordOutcomeResult& result = *answer.mutable_results(0);
-  if (result.has_error()) {
-    return absl::Status(static_cast<absl::StatusCode>(result.error().code()),
-                        result.error().message());
-  }
-  *response = std::move(*result.mutable_response());
-  return absl::OkStatus();
+  return TakeOnlyResult(*answer.mutable_results(0), response);
 }
 
 absl::Status ScoringHandler::RecordOutcomes(

@@ -14,6 +14,7 @@
 #include "common/server/codec.h"
 #include "common/server/handler.h"
 #include "common/server/raw_handler.h"
+#include "common/status/item_error.h"
 #include "common/status/macros.h"
 
 namespace rapport::scoring {
@@ -108,9 +109,7 @@ class ScoreStreamReactor final
   void Scored(Item* item, absl::Status status) {
     if (!status.ok()) {
       item->response.clear_report();
-      item->response.mutable_error()->set_code(static_cast<int>(status.code()));
-      item->response.mutable_error()->set_message(
-          std::string(status.message()));
+      ToItemError(status, item->response.mutable_error());
     }
     const absl::Status serialized =
         server::SerializeResponse(item->response, &item->out);
