@@ -138,7 +138,6 @@ class ScoreStreamReactor final
   template <typename Fn>
   void Update(Fn change) {
     grpc::ByteBuffer* write = nullptr;
-    grpc::WriteOptions write_options;
     bool read = false;
     std::optional<grpc::Status> finish;
     {
@@ -150,12 +149,6 @@ class ScoreStreamReactor final
           items_.front()->answered) {
         writing_ = true;
         write = &items_.front()->out;
-        // Another answer is ready behind this one: let gRPC hold this write
-        // and send both together (fewer frames and system calls per
-        // answer); the last ready answer goes out without the hint.
-        if (items_.size() > 1 && items_[1]->answered) {
-          write_options.set_buffer_hint();
-        }
       }
       if (!reads_done_ && !reading_ && items_.size() < kWindow) {
         reading_ = true;
@@ -168,7 +161,7 @@ class ScoreStreamReactor final
         finish = end_;
       }
     }
-    if (write != nullptr) StartWrite(write, write_options);
+    if (write != nullptr) StartWrite(write);
     if (read) StartRead(&in_);
     if (finish.has_value()) Finish(*finish);
   }
