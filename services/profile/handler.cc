@@ -385,7 +385,10 @@ absl::Status ProfileHandler::RecordInteractions(
                });
     if (!result.ok()) {
       const absl::Status& st = result.status();
-      if (st.code() != absl::StatusCode::kNotFound) {
+      // NOT_FOUND (no such contact) and ABORTED (this contact kept changing
+      // under the write) concern this contact only.
+      if (st.code() != absl::StatusCode::kNotFound &&
+          st.code() != absl::StatusCode::kAborted) {
         // Storage failing: nothing more will go through.
         if (!applied_any) return st;
         for (size_t rest = c; rest < contacts.size(); ++rest) {
