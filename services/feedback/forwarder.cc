@@ -779,6 +779,8 @@ void Forwarder::RunSteps(const std::vector<std::pair<Item*, Step>>& steps,
     case Step::kInteraction: {
       std::vector<profile::v1::Interaction> interactions;
       interactions.reserve(items.size());
+      std::vector<bool> derived;  // the contact came from scoring
+      derived.reserve(steps.size());
       for (const auto& [item, step] : steps) {
         const v1::Feedback& f = item->entry.feedback;
         profile::v1::Interaction& in = interactions.emplace_back();
@@ -793,10 +795,6 @@ void Forwarder::RunSteps(const std::vector<std::pair<Item*, Step>>& steps,
         in.set_message_id(f.subject().message_id());
         in.set_feedback_id(f.id());
         in.set_rep_id(f.author().id());
-      }
-      std::vector<bool> derived;
-      derived.reserve(steps.size());
-      for (const auto& [item, step] : steps) {
         derived.push_back(step.derived_contact);
       }
       peers_.RecordInteractions(

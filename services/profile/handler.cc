@@ -328,10 +328,6 @@ absl::Status ProfileHandler::RecordInteractions(
         "interactions: ", n, " interactions; at most ", kMaxInteractionsPerCall,
         " per call, send the rest in another call"));
   }
-  auto fail = [](v1::RecordInteractionResult* result,
-                 const absl::Status& status) {
-    ToItemError(status, result->mutable_error());
-  };
   // The valid interactions (ids assigned), grouped by contact in the order
   // contacts first appear.
   std::vector<v1::Interaction> interactions(static_cast<size_t>(n));
@@ -348,7 +344,7 @@ absl::Status ProfileHandler::RecordInteractions(
         n == 1 ? std::string("interaction")
                : absl::StrCat("interactions[", i, "]"));
     if (!valid.ok()) {
-      fail(result, valid);
+      ToItemError(valid, result->mutable_error());
       continue;
     }
     if (in.id().empty()) in.set_id(NewInteractionId());
@@ -393,12 +389,14 @@ absl::Status ProfileHandler::RecordInteractions(
         if (!applied_any) return st;
         for (size_t rest = c; rest < contacts.size(); ++rest) {
           for (int i : contacts[rest].second) {
-            fail(response->mutable_results(i), st);
+            ToItemError(st, response->mutable_results(i)->mutable_error());
           }
         }
         return absl::OkStatus();
       }
-      for (int i : indexes) fail(response->mutable_results(i), st);
+      for (int i : indexes) {
+        ToItemError(st, response->mutable_results(i)->mutable_error());
+      }
       continue;
     }
     applied_any = true;
