@@ -268,6 +268,67 @@ TEST_F(ProfileStoreTest, ABatchOfInteractionsWritesEachContactOnce) {
             absl::StatusCode::kInvalidArgument);
 }
 
+// A contact that another replica changes through every write attempt
+// (here: whenever the batch's replica reads its clock, which it does
+// between loading a record and its compare-and-set) fails with ABORTED,
+// its own interactions only; the other contact's are applied, and a retry
+// once the contact is quiet goes through.
+TEST_F(ProfileStoreTest, AContactThatKeepsChangingFailsOnlyItsOwnInteractions) {
+  Upsert(Mitch());
+  Upsert(Mitch("ana-2"));
+  std::atomic<bool> racing{false};
+  std::atomic<int> raced{0};
+  HandlerOptions options;
+  options.max_attempts = 3;
+  options.now = [&] {
+    if (racing.load()) {
+      EXPECT_TRUE(Touch(h(), "ana-2", 1).ok());
+      raced.fetch_add(1);
+    }
+    return absl::Now();
+  };
+  Replica racer(*redis_, options);
+  auto interaction = [](const std::string& contact, const std::string& id) {
+    v1::Interaction i;
+    i.set_id(id);
+    i.set_contact_id(contact);
+    i.set_kind(v1::INTERACTION_KIND_EMAIL_SENT);
+    i.set_direction(v1::DIRECTION_OUTBOUND);
+    *i.mutable_occurred_at() = Ts(absl::Now() - absl::Hours(5));
+    return i;
+  };
+  v1::RecordInteractionsRequest batch;
+  *batch.add_interactions() = interaction("ana-2", "ix-a1");
+  *batch.add_interactions() = interaction("mitch-1", "ix-m1");
+  *batch.add_interactions() = interaction("ana-2", "ix-a2");
+  v1::RecordInteractionsResponse resp;
+  racing = true;
+  ASSERT_TRUE(racer.handler->RecordInteractions(kTenant, batch, &resp).ok());
+  racing = false;
+  ASSERT_EQ(resp.results_size(), 3);
+  for (int i : {0, 2}) {
+    EXPECT_EQ(resp.results(i).error().code(),
+              static_cast<int>(absl::StatusCode::kAborted))
+        << i;
+    EXPECT_THAT(resp.results(i).error().message(),
+                HasSubstr("\"ana-2\" changed 3 times"));
+  }
+  EXPECT_GT(resp.results(1).response().profile_version(), 0);
+  EXPECT_EQ(racer.metrics->write_conflicts.Value(), 3);
+  EXPECT_GE(raced.load(), 3);
+  // Mitch has his interaction; Ana has only the racer's, none of the batch.
+  EXPECT_EQ(Get("mitch-1")->interaction_count(), 1);
+  EXPECT_EQ(Get("ana-2")->interaction_count(), raced.load());
+
+  v1::RecordInteractionsRequest retry;
+  *retry.add_interactions() = batch.interactions(0);
+  *retry.add_interactions() = batch.interactions(2);
+  ASSERT_TRUE(racer.handler->RecordInteractions(kTenant, retry, &resp).ok());
+  EXPECT_FALSE(resp.results(0).has_error());
+  EXPECT_FALSE(resp.results(0).response().duplicate());
+  EXPECT_EQ(Get("ana-2")->interaction_count(), raced.load() + 2);
+}
+
 TEST_F(ProfileStoreTest, ConcurrentReplicasLoseNoUpdate) {
   Upsert(Mitch());
   constexpr int kReplicas = 6;
