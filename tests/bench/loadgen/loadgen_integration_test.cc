@@ -1,14 +1,17 @@
 // Starts the real echo-server, and the real scoring-service on a real
 // redis-server, and drives them with the real rapport-loadgen: proves the
 // bootstrap serves Echo, the loadgen's --json report holds what scripts
-// read, bidirectional streams (ScoreMessages) are driven and closed cleanly,
-// failed stream items count as errors, and --vary reaches a real service.
+// read, bidirectional streams (ScoreMessages, EchoStream) are driven and
+// closed cleanly, failed stream items count as errors, and --vary reaches a
+// real service. EchoStream is also called directly, as the streaming
+// baseline must answer what it is asked.
 // No timing assertions: the machine is shared.
 
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <google/protobuf/struct.pb.h>
 #include <google/protobuf/util/json_util.h>
+#include <grpcpp/grpcpp.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <spawn.h>
@@ -28,6 +31,7 @@
 #include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "rapport/bench/v1/echo.grpc.pb.h"
 #include "tests/support/redis_server.h"
 
 extern char** environ;
@@ -257,6 +261,67 @@ TEST_F(LoadgenIntegrationTest, EchoRunReportsCallsAndPercentilesAsJson) {
   EXPECT_LE(latency.at("p999").number_value(),
             latency.at("max").number_value());
   EXPECT_TRUE(f.at("errors_by_code").struct_value().fields().empty());
+}
+
+// The streaming baseline, driven as bench/platform_bench.sh drives it: a
+// 1-KiB request answered with a report-sized payload.
+TEST_F(LoadgenIntegrationTest, EchoStreamIsDrivenAndClosedCleanly) {
+  std::string out;
+  std::string err;
+  ASSERT_EQ(RunLoadgen({"--method=rapport.bench.v1.EchoService/EchoStream",
+                        R"(--request={"payload":"eHh4eHh4eHh4eHh4",)"
+                        R"("response_bytes":6000})",
+                        "--concurrency=2", "--channels=2", "--window=8",
+                        "--duration=0.5", "--warmup=0.1", "--json"},
+                       &out, &err),
+            0)
+      << "stdout: " << out << "\nstderr: " << err;
+  google::protobuf::Struct report;
+  ASSERT_TRUE(google::protobuf::util::JsonStringToMessage(out, &report).ok())
+      << out;
+  const auto& f = report.fields();
+  EXPECT_EQ(f.at("mode").string_value(), "bidi");
+  EXPECT_GT(f.at("calls").number_value(), 0);
+  EXPECT_EQ(f.at("errors").number_value(), 0) << out;
+  EXPECT_EQ(f.at("streams_failed").number_value(), 0) << out;
+}
+
+// EchoStream answers every request in order, sized as asked, and a request
+// Echo would refuse ends the stream with INVALID_ARGUMENT naming the field,
+// after the answers before it; unary Echo honours response_bytes too.
+TEST_F(LoadgenIntegrationTest,
+       EchoStreamAnswersInOrderAndRefusesOversizedAnswers) {
+  auto stub = rapport::bench::v1::EchoService::NewStub(grpc::CreateChannel(
+      absl::StrCat("127.0.0.1:", port_), grpc::InsecureChannelCredentials()));
+  grpc::ClientContext ctx;
+  auto stream = stub->EchoStream(&ctx);
+  std::vector<rapport::bench::v1::EchoRequest> sent(3);
+  sent[0].set_payload("a");
+  sent[1].set_payload("bc");
+  sent[1].set_response_bytes(5);
+  sent[2].set_response_bytes(3);
+  for (const auto& r : sent) ASSERT_TRUE(stream->Write(r));
+  rapport::bench::v1::EchoRequest too_big;
+  too_big.set_payload("z");
+  too_big.set_response_bytes(2u << 20);
+  ASSERT_TRUE(stream->Write(too_big));
+  stream->WritesDone();
+  rapport::bench::v1::EchoResponse resp;
+  std::vector<std::string> answers;
+  while (stream->Read(&resp)) answers.push_back(resp.payload());
+  EXPECT_THAT(answers,
+              ::testing::ElementsAre("a", "bcbcb", std::string(3, '\0')));
+  const grpc::Status status = stream->Finish();
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(status.error_message(), HasSubstr("response_bytes: 2097152"));
+
+  grpc::ClientContext unary_ctx;
+  rapport::bench::v1::EchoResponse unary;
+  ASSERT_TRUE(stub->Echo(&unary_ctx, sent[1], &unary).ok());
+  EXPECT_EQ(unary.payload(), "bcbcb");
+  grpc::ClientContext refused_ctx;
+  EXPECT_EQ(stub->Echo(&refused_ctx, too_big, &unary).error_code(),
+            grpc::StatusCode::INVALID_ARGUMENT);
 }
 
 TEST_F(LoadgenIntegrationTest, JsonRequestAndTextOutput) {
