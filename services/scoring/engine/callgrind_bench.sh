@@ -6,7 +6,7 @@
 #
 # BENCHMARK defaults to BM_ScoreOneKilobyteEmail, BENCH_BINARY to
 # build/bench/scoring_engine_bench. Only the benchmark's own loop is counted
-# (loading the rules is excluded); the total is divided by the number of
+# (loading the rules and bench/data/ is excluded); the total is divided by the number of
 # Score() calls. RAPPORT_RULES selects the rules file as for the benchmark.
 # Needs valgrind.
 set -euo pipefail
@@ -17,7 +17,7 @@ OUT="$(mktemp -d "${TMPDIR:-/tmp}/engine-callgrind.XXXXXX")"
 trap 'rm -rf "${OUT}"' EXIT
 
 valgrind --tool=callgrind --callgrind-out-file="${OUT}/cg.out" \
-  "--toggle-collect=*::${NAME}(*" "--toggle-collect=*::Rules()" \
+  "--toggle-collect=*::${NAME}(*" "--toggle-collect=*::Rules()" "--toggle-collect=*::LoadJson<*" \
   "${BIN}" --benchmark_filter="^${NAME}\$" --benchmark_min_time=0.3 \
   > /dev/null 2> "${OUT}/valgrind.log"
 total="$(callgrind_annotate "${OUT}/cg.out" 2> /dev/null |
