@@ -33,12 +33,16 @@ namespace {
 template <typename T>
 T LoadJson(const char* path) {
   std::ifstream in(path);
+  if (!in) {
+    std::fprintf(stderr, "%s: cannot be read\n", path);
+    std::abort();
+  }
   std::stringstream text;
   text << in.rdbuf();
   T message;
   const auto status =
       google::protobuf::util::JsonStringToMessage(text.str(), &message);
-  if (!in.good() || !status.ok()) {
+  if (!status.ok()) {
     std::fprintf(stderr, "%s: %s\n", path, status.ToString().c_str());
     std::abort();
   }
