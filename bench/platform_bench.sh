@@ -34,6 +34,7 @@ REDIS_PORT=6530
 redis-server --port $REDIS_PORT --bind 127.0.0.1 --dir "$WORK" --save '' --appendonly no \
   --daemonize no >"$WORK/redis.log" 2>&1 &
 PIDS+=($!)
+declare -A SVC_PID=([redis-server]=$!)  # the last one started of each binary
 for _ in $(seq 50); do redis-cli -p $REDIS_PORT ping >/dev/null 2>&1 && break; sleep 0.1; done
 
 export RAPPORT_REDIS_URL=redis://127.0.0.1:$REDIS_PORT RAPPORT_LOG_LEVEL=warn
@@ -41,6 +42,7 @@ export RAPPORT_PROFILE_ADDR=127.0.0.1:50541 RAPPORT_SCORING_ADDR=127.0.0.1:50542
 start() { # binary grpc-port metrics-port
   "$BIN/$1" --grpc-addr=127.0.0.1:$2 --metrics-addr=127.0.0.1:$3 >"$WORK/$1.log" 2>&1 &
   PIDS+=($!)
+  SVC_PID[$1]=$!
   for _ in $(seq 100); do "$BIN/rapportctl" health --target 127.0.0.1:$2 >/dev/null 2>&1 && return; sleep 0.1; done
   echo "$1 did not start; see $WORK/$1.log" >&2; exit 1
 }
@@ -97,10 +99,21 @@ SCORE_REQ='{"contact_id":"bench-mitch","message":{"channel":"CHANNEL_EMAIL","sub
 load "ScoreMessage(same draft)" 127.0.0.1:50542 rapport.scoring.v1.ScoringService/ScoreMessage "$SCORE_REQ"
 load "ScoreMessage(distinct drafts)" 127.0.0.1:50542 rapport.scoring.v1.ScoringService/ScoreMessage "$SCORE_REQ" \
   --vary message.body
+# CPU ticks of the processes a stream row loads (redis-server, echo-server,
+# scoring-service), before and after it; the loadgen's own from time(1).
+stream_ticks() {
+  for n in redis-server echo-server scoring-service; do
+    awk '{printf "%s ", $14 + $15}' "/proc/${SVC_PID[$n]}/stat"
+  done
+  echo
+}
 stream() { # label target method [flags]: 4 streams x 32 in flight
   local label=$1 target=$2 method=$3; shift 3
-  "$BIN/rapport-loadgen" --target "$target" --method "$method" --concurrency 4 --window 32 \
+  stream_ticks >"$WORK/$label.cpu"
+  /usr/bin/time -f "%U %S" -o "$WORK/$label.time" \
+    "$BIN/rapport-loadgen" --target "$target" --method "$method" --concurrency 4 --window 32 \
     --duration "$DURATION" --json "$@" >"$WORK/$label.json"
+  stream_ticks >>"$WORK/$label.cpu"
   echo "$label" >>"$WORK/order"
 }
 stream "ScoreMessages(stream)" 127.0.0.1:50542 rapport.scoring.v1.ScoringService/ScoreMessages \
@@ -392,6 +405,18 @@ if os.path.exists(eng) and "ScoreMessages(stream)" in rows:
               f"engine {engine_us:.1f} µs per draft; gRPC + engine alone would allow {ceiling:.2f} x")
         print(f"0.8 x allows {budget:.1f} µs of machine CPU per draft: {budget - grpc_us - engine_us:.1f} µs left "
               f"for everything else; the stream used {cores / st * 1e6:.1f} µs")
+        # CPU per message by process, warm-up included (at the measured rate).
+        hz = os.sysconf("SC_CLK_TCK")
+        for label, server in (("ScoreMessages(stream)", 2), ("ScoreMessages(stream, clean email)", 2),
+                              ("EchoStream", 1)):
+            a, b = [list(map(int, l.split())) for l in open(os.path.join(work, label + ".cpu"))]
+            user, system = map(float, open(os.path.join(work, label + ".time")).read().split()[-2:])
+            r = rows[label]
+            msgs = r["qps"] * (r["duration_s"] + r.get("warmup_s", 0))
+            us = lambda seconds: seconds / max(msgs, 1) * 1e6
+            srv, red, lg = us((b[server] - a[server]) / hz), us((b[0] - a[0]) / hz), us(user + system)
+            print(f"  {label}: CPU µs per message: {'scoring-service' if server == 2 else 'echo-server'} {srv:.1f}, "
+                  f"redis {red:.1f}, loadgen {lg:.1f}; together {srv + red + lg:.1f}")
 imp = os.path.join(work, "import.txt")
 fb = os.path.join(work, "feedback.txt")  # feedback section
 if os.path.exists(fb):
