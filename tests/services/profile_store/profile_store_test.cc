@@ -44,6 +44,18 @@ common::v1::Contact Mitch(const std::string& id = "mitch-1") {
   return c;
 }
 
+// An outbound email to `contact`, sent at `at`.
+v1::Interaction EmailSent(const std::string& contact, const std::string& id,
+                          absl::Time at) {
+  v1::Interaction i;
+  i.set_id(id);
+  i.set_contact_id(contact);
+  i.set_kind(v1::INTERACTION_KIND_EMAIL_SENT);
+  i.set_direction(v1::DIRECTION_OUTBOUND);
+  *i.mutable_occurred_at() = Ts(at);
+  return i;
+}
+
 // One "replica": its own pool, store and handler over the shared Redis.
 struct Replica {
   Replica(const testing::RedisServer& redis, HandlerOptions options = {}) {
@@ -217,13 +229,7 @@ TEST_F(ProfileStoreTest, ABatchOfInteractionsWritesEachContactOnce) {
   ASSERT_TRUE(Touch(h(), "mitch-1", 9, "ix-seen").ok());
   auto interaction = [](const std::string& contact, const std::string& id,
                         int days_ago) {
-    v1::Interaction i;
-    i.set_id(id);
-    i.set_contact_id(contact);
-    i.set_kind(v1::INTERACTION_KIND_EMAIL_SENT);
-    i.set_direction(v1::DIRECTION_OUTBOUND);
-    *i.mutable_occurred_at() = Ts(absl::Now() - absl::Hours(24 * days_ago));
-    return i;
+    return EmailSent(contact, id, absl::Now() - absl::Hours(24 * days_ago));
   };
   v1::RecordInteractionsRequest batch;
   *batch.add_interactions() = interaction("mitch-1", "ix-1", 1);
@@ -289,13 +295,7 @@ TEST_F(ProfileStoreTest, AContactThatKeepsChangingFailsOnlyItsOwnInteractions) {
   };
   Replica racer(*redis_, options);
   auto interaction = [](const std::string& contact, const std::string& id) {
-    v1::Interaction i;
-    i.set_id(id);
-    i.set_contact_id(contact);
-    i.set_kind(v1::INTERACTION_KIND_EMAIL_SENT);
-    i.set_direction(v1::DIRECTION_OUTBOUND);
-    *i.mutable_occurred_at() = Ts(absl::Now() - absl::Hours(5));
-    return i;
+    return EmailSent(contact, id, absl::Now() - absl::Hours(5));
   };
   v1::RecordInteractionsRequest batch;
   *batch.add_interactions() = interaction("ana-2", "ix-a1");
