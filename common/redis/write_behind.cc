@@ -19,6 +19,7 @@ WriteBehind::~WriteBehind() {
   {
     absl::MutexLock lock(&mu_);
     stopping_ = true;
+    MaybeSendLocked();  // no more lingering
     const absl::Time deadline = absl::Now() + options_.drain_timeout;
     while ((!queue_.empty() || sending_) && absl::Now() < deadline) {
       progress_.WaitWithDeadline(&mu_, deadline);
@@ -57,14 +58,26 @@ absl::Status WriteBehind::Write(std::vector<Command> commands) {
         "with backoff"));
   }
   accepted_ += commands.size();
+  if (queue_.empty()) first_queued_ = absl::Now();
   for (Command& c : commands) queue_.push_back(std::move(c));
   MaybeSendLocked();
   return absl::OkStatus();
 }
 
+bool WriteBehind::LingerOverLocked(absl::Time now) const {
+  return options_.linger <= absl::ZeroDuration() || stopping_ ||
+         flushing_ > 0 || queue_.size() >= options_.linger_batch ||
+         now >= first_queued_ + options_.linger;
+}
+
 void WriteBehind::MaybeSendLocked() {
   if (sending_ || queue_.empty() || failing_) return;
-  SendLocked();
+  if (LingerOverLocked(absl::Now())) {
+    SendLocked();
+  } else if (!lingering_) {
+    lingering_ = true;
+    retry_cv_.Signal();
+  }
 }
 
 void WriteBehind::SendLocked() {
@@ -140,6 +153,17 @@ void WriteBehind::RetryLoop() {
         continue;
       }
       retry_cv_.WaitWithDeadline(&mu_, retry_at_);
+    } else if (lingering_) {
+      if (sending_ || queue_.empty() || failing_) {
+        lingering_ = false;  // sent meanwhile, or now the retry's business
+        continue;
+      }
+      if (LingerOverLocked(absl::Now())) {
+        lingering_ = false;
+        SendLocked();
+        continue;
+      }
+      retry_cv_.WaitWithDeadline(&mu_, first_queued_ + options_.linger);
     } else {
       retry_cv_.Wait(&mu_);
     }
@@ -150,15 +174,21 @@ absl::Status WriteBehind::Flush(absl::Duration timeout) {
   absl::MutexLock lock(&mu_);
   const uint64_t target = accepted_;
   const absl::Time deadline = absl::Now() + timeout;
+  // While anyone waits here, nothing lingers.
+  ++flushing_;
+  MaybeSendLocked();
+  absl::Status status;
   while (stats_.written < target) {
     if (progress_.WaitWithDeadline(&mu_, deadline) && stats_.written < target) {
-      return absl::DeadlineExceededError(absl::StrCat(
+      status = absl::DeadlineExceededError(absl::StrCat(
           "redis writes: ", target - stats_.written,
           " commands still queued after ", absl::FormatDuration(timeout),
           (failing_ ? absl::StrCat(" (failing: ", last_error_, ")") : "")));
+      break;
     }
   }
-  return absl::OkStatus();
+  --flushing_;
+  return status;
 }
 
 WriteBehind::Stats WriteBehind::GetStats() const {

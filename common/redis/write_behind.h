@@ -19,14 +19,20 @@
 //   in the order accepted, and retried (with exponential backoff and jitter)
 //   while Redis fails, until they are written or the writer is destroyed.
 //   They are NOT yet in Redis: a crash of this process (SIGKILL, OOM kill)
-//   loses what is queued, typically one round trip's worth. Use it only
-//   for data whose loss costs less than the round trip it saves, and say so.
+//   loses what is queued, typically one round trip's worth (plus the
+//   linger). Use it only for data whose loss costs less than the round trip
+//   it saves, and say so.
 // - Write() UNAVAILABLE: nothing was queued. That happens while Redis is
 //   failing (the last batch failed and has not been written since) and when
 //   max_pending commands are already queued: a dead or slow Redis turns into
 //   refused calls, never into unbounded memory.
+// - With a linger (WriteBehindOptions::linger), a batch also waits up to
+//   that long after its first command for others to join it, unless
+//   linger_batch commands are queued first: fewer, larger pipelines, at
+//   the price of that much more time queued (and at risk in a crash).
 // - Flush(timeout): waits until everything accepted before the call is
-//   written (read-your-writes for a reader in this process).
+//   written (read-your-writes for a reader in this process), sending what
+//   is queued at once, without the linger.
 // - The destructor stops accepting, then waits up to drain_timeout for the
 //   queue to be written (graceful shutdown), and counts what it drops.
 // - Commands must be idempotent (SET, HSET, EXPIRE, ...): a batch whose
@@ -59,6 +65,15 @@ struct WriteBehindOptions {
   absl::Duration retry_max = absl::Seconds(2);
   // How long the destructor waits for the queue to be written.
   absl::Duration drain_timeout = absl::Seconds(5);
+  // How long a batch's first command may wait for others to join it
+  // (Nagle's algorithm; Kafka's linger.ms). With one batch in flight at
+  // most, a batch otherwise leaves as soon as the previous one is answered:
+  // under moderate load that is a few commands, and every batch costs
+  // Redis a read and a write system call and the client a wake-up. Zero:
+  // group commit alone. A batch leaves early once linger_batch commands
+  // are queued.
+  absl::Duration linger = absl::ZeroDuration();
+  size_t linger_batch = 512;
 };
 
 class WriteBehind {
@@ -98,15 +113,21 @@ class WriteBehind {
   Stats GetStats() const;
 
  private:
-  // Sends the whole queue as one pipeline if nothing is in flight and
-  // Redis is not failing (then only the retry thread sends).
+  // Sends the whole queue as one pipeline if nothing is in flight, Redis is
+  // not failing (then only the retry thread sends) and the linger is over
+  // (else the background thread sends it when it is).
   void MaybeSendLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Whether the queue may leave now rather than linger.
+  bool LingerOverLocked(absl::Time now) const
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Precondition: !sending_ and a non-empty queue. Releases mu_ around the
   // send.
   void SendLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void OnBatchDone(std::vector<Command> batch, const absl::Status& status);
   Stats DoneLocked(std::vector<Command> batch, const absl::Status& status)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // The background thread: retries while Redis fails, and sends a batch
+  // whose linger is over.
   void RetryLoop();
   Stats StatsLocked() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
@@ -126,7 +147,13 @@ class WriteBehind {
   bool stop_thread_ ABSL_GUARDED_BY(mu_) = false;  // the retry thread ends
   int observing_ ABSL_GUARDED_BY(mu_) = 0;         // observer calls running
   absl::CondVar progress_;  // a batch completed (Flush, destructor)
-  absl::CondVar retry_cv_;  // failing_ set, or stop_thread_
+  absl::CondVar retry_cv_;  // failing_ or lingering_ set, or stop_thread_
+  // When the oldest queued command was queued (set when the queue fills
+  // from empty).
+  absl::Time first_queued_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
+  // The background thread is to send the queue when its linger is over.
+  bool lingering_ ABSL_GUARDED_BY(mu_) = false;
+  int flushing_ ABSL_GUARDED_BY(mu_) = 0;  // Flush() calls waiting
   // Every command accepted; stats_.written counts those written, in the
   // order accepted, so Flush waits for stats_.written to reach accepted_.
   uint64_t accepted_ ABSL_GUARDED_BY(mu_) = 0;

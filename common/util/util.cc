@@ -27,6 +27,19 @@ absl::BitGen& ThreadBitGen() {
   return gen;
 }
 
+void AppendLengthDelimitedHeader(int number, size_t length, std::string* out) {
+  using google::protobuf::io::CodedOutputStream;
+  constexpr uint32_t kLengthDelimited = 2;  // the wire type
+  constexpr size_t kMaxVarint32Bytes = 5;
+  uint8_t head[2 * kMaxVarint32Bytes];
+  uint8_t* end = CodedOutputStream::WriteVarint32ToArray(
+      (static_cast<uint32_t>(number) << 3) | kLengthDelimited, head);
+  end = CodedOutputStream::WriteVarint32ToArray(static_cast<uint32_t>(length),
+                                                end);
+  out->append(reinterpret_cast<const char*>(head),
+              static_cast<size_t>(end - head));
+}
+
 uint64_t StableFingerprint(const google::protobuf::Message& message) {
   std::string bytes;
   {

@@ -81,16 +81,21 @@ class ScoringHandler {
                  std::shared_ptr<const engine::CompiledRules> rules,
                  ScoringOptions options = {});
 
-  // Scores `request` into `*report` and calls `done` exactly once: inline
-  // when everything it needs is in memory, else on a Redis I/O thread or a
-  // gRPC client thread (keep `done` short). `request` and `report` must
-  // live until then. OK once the message's record is queued for writing
+  // Scores `request` and calls `done` exactly once: inline when everything
+  // it needs is in memory, else on a Redis I/O thread or a gRPC client
+  // thread (keep `done` short). `request` and `report` must live until
+  // then. OK once the message's record is queued for writing
   // (ScoringStore::SaveScored): UNAVAILABLE while Redis fails.
+  //
+  // On OK `*report` holds the v1::ScoreReport in its wire encoding, the
+  // answer as it goes out (ScoreMessage's response; ScoreMessages embeds it
+  // as ScoreMessagesResponse.report). The report is serialized once for
+  // the answer and the shared cache alike (see Respond).
   using ScoreDone = absl::AnyInvocable<void(absl::Status) &&>;
   void ScoreMessage(absl::string_view tenant,
-                    const v1::ScoreMessageRequest& request,
-                    v1::ScoreReport* report, ScoreDone done);
-  // The same, waiting for the answer (tests, tools).
+                    const v1::ScoreMessageRequest& request, std::string* report,
+                    ScoreDone done);
+  // The same, waiting for the answer, parsed (tests, tools).
   absl::Status ScoreMessage(absl::string_view tenant,
                             const v1::ScoreMessageRequest& request,
                             v1::ScoreReport* report);
@@ -117,8 +122,11 @@ class ScoringHandler {
   // else the engine; then the report and the message's record.
   void Lookup(std::unique_ptr<Call> call);
   void Score(std::unique_ptr<Call> call);
-  // `entry` is the cached entry, or `*fresh` when just scored.
+  // `entry` is the cached entry, or `*fresh` when just scored;
+  // `report_bytes` the encoding of entry.report() when already known
+  // (empty: Respond serializes it).
   void Respond(std::unique_ptr<Call> call, const store::CacheEntry& entry,
+               absl::string_view report_bytes,
                std::unique_ptr<store::CacheEntry> fresh);
   void Finish(std::unique_ptr<Call> call, absl::Status status);
 
@@ -143,7 +151,13 @@ class ScoringHandler {
   ProfileSource& profiles_;
   ScoringMetrics& metrics_;
   ScoringOptions options_;
-  redis::CoherentCache<store::CacheEntry> local_reports_;
+  // A report kept in memory with its encoding, so that answering it again
+  // copies bytes instead of serializing the report each time.
+  struct LocalReport {
+    store::CacheEntry entry;
+    std::string report_bytes;  // entry.report(), serialized
+  };
+  redis::CoherentCache<LocalReport> local_reports_;
 
   mutable absl::Mutex rules_mu_;
   std::shared_ptr<const engine::CompiledRules> rules_

@@ -16,6 +16,7 @@
 #include "common/server/raw_handler.h"
 #include "common/status/item_error.h"
 #include "common/status/macros.h"
+#include "common/util/util.h"
 
 namespace rapport::scoring {
 namespace {
@@ -80,8 +81,8 @@ class ScoreStreamReactor final
     });
     // May answer inline, or later on a Redis I/O or gRPC client thread.
     handler_.ScoreMessage(
-        tenant_, raw->request, raw->response.mutable_report(),
-        [this, raw](absl::Status status) { Scored(raw, std::move(status)); });
+        tenant_, raw->request, &raw->report,
+        [this, raw](const absl::Status& status) { Scored(raw, status); });
   }
 
   void OnWriteDone(bool ok) override {
@@ -101,23 +102,41 @@ class ScoreStreamReactor final
  private:
   struct Item {
     v1::ScoreMessageRequest request;
-    v1::ScoreMessagesResponse response;
+    v1::ScoreMessagesResponse response;  // all but the report
+    std::string report;                  // its encoding (ScoringHandler)
     grpc::ByteBuffer out;
     bool answered = false;
   };
 
-  void Scored(Item* item, absl::Status status) {
-    if (!status.ok()) {
-      item->response.clear_report();
+  void Scored(Item* item, const absl::Status& status) {
+    absl::Status serialized;
+    if (status.ok()) {
+      serialized = EncodeAnswer(item);
+    } else {
       ToItemError(status, item->response.mutable_error());
+      serialized = server::SerializeResponse(item->response, &item->out);
     }
-    const absl::Status serialized =
-        server::SerializeResponse(item->response, &item->out);
     Update([&] {
       item->answered = true;
       --scoring_;
       if (!serialized.ok()) End(ToGrpcStatus(serialized), /*drain=*/false);
     });
+  }
+
+  // The response with the report's encoding as its `report` field: the
+  // response's other fields, then the report as a length-delimited field
+  // (a message's fields may come in any order), in two slices.
+  static absl::Status EncodeAnswer(Item* item) {
+    std::string head;
+    if (!item->response.AppendToString(&head)) {
+      return absl::InternalError("the answer could not be serialized");
+    }
+    util::AppendLengthDelimitedHeader(
+        v1::ScoreMessagesResponse::kReportFieldNumber, item->report.size(),
+        &head);
+    grpc::Slice slices[2] = {grpc::Slice(head), grpc::Slice(item->report)};
+    item->out = grpc::ByteBuffer(slices, 2);
+    return absl::OkStatus();
   }
 
   // Stops reading; the stream ends with `status` once nothing is being
@@ -192,11 +211,10 @@ grpc::ServerUnaryReactor* ScoringServiceImpl::ScoreMessage(
     grpc::CallbackServerContext* ctx, const grpc::ByteBuffer* request,
     grpc::ByteBuffer* response) {
   grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
-  // Request and report live until the handler answers, which may be on
-  // another thread.
-  // Request and report live on one arena (its first block inside the call:
-  // no allocation for a typical draft, and freeing them is free) until the
-  // handler answers, which may be on another thread.
+  // The request lives on an arena (its first block inside the call: no
+  // allocation for a typical draft, and freeing it is free) until the
+  // handler answers, which may be on another thread; the report comes back
+  // as its encoding, the response's bytes.
   struct Call {
     Call() : arena(ArenaOptions(first_block, sizeof(first_block))) {}
     static google::protobuf::ArenaOptions ArenaOptions(char* block,
@@ -206,12 +224,11 @@ grpc::ServerUnaryReactor* ScoringServiceImpl::ScoreMessage(
       o.initial_block_size = size;
       return o;
     }
-    char first_block[16 << 10];
+    char first_block[8 << 10];
     google::protobuf::Arena arena;
     v1::ScoreMessageRequest* request =
         google::protobuf::Arena::CreateMessage<v1::ScoreMessageRequest>(&arena);
-    v1::ScoreReport* report =
-        google::protobuf::Arena::CreateMessage<v1::ScoreReport>(&arena);
+    std::string report;
   };
   auto call = std::make_unique<Call>();
   std::string tenant;
@@ -228,10 +245,12 @@ grpc::ServerUnaryReactor* ScoringServiceImpl::ScoreMessage(
   // Answered inline when everything is in memory, else from the thread that
   // completes the last Redis (or profile-service) call.
   handler_.ScoreMessage(
-      tenant, *raw->request, raw->report,
-      [reactor, response, call = std::move(call)](absl::Status done) {
-        if (done.ok())
-          done = server::SerializeResponse(*call->report, response);
+      tenant, *raw->request, &raw->report,
+      [reactor, response, call = std::move(call)](const absl::Status& done) {
+        if (done.ok()) {
+          grpc::Slice bytes(call->report);
+          *response = grpc::ByteBuffer(&bytes, 1);
+        }
         reactor->Finish(ToGrpcStatus(done));
       });
   return reactor;

@@ -73,7 +73,7 @@ class ScoringStore {
   // Queues a scored message's record and, when `cache` (a serialized
   // store::CacheEntry, moved from) is set, the cache entry, for writing behind
   // the answer (redis::WriteBehind: grouped with other calls' writes, retried
-  // while Redis fails). OK: queued, written within about a round trip; lost
+  // while Redis fails). OK: queued, written within 1 ms and a round trip; lost
   // only if this process dies first. UNAVAILABLE: Redis is failing or too
   // many writes are queued; nothing queued.
   absl::Status SaveScored(absl::string_view tenant,

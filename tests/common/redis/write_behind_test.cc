@@ -105,6 +105,55 @@ TEST_F(WriteBehindTest, ConcurrentWritesAllLandGroupedIntoFewerBatches) {
       [&] { return observed.load() >= static_cast<int>(stats.batches); }));
 }
 
+TEST_F(WriteBehindTest, ALingeringBatchGathersWritesThatArriveMeanwhile) {
+  WriteBehindOptions options;
+  options.linger = absl::Milliseconds(300);
+  WriteBehind writer(*client_, options);
+  const absl::Time start = absl::Now();
+  for (int i = 0; i < 10; ++i) {
+    ASSERT_TRUE(writer.Write({Set(absl::StrCat("l:", i), "v")}).ok());
+  }
+  // Nothing leaves before the linger is over (unless this thread was
+  // descheduled for that long, which the check allows for).
+  if (absl::Now() - start < absl::Milliseconds(200)) {
+    EXPECT_EQ(writer.GetStats().written, 0u);
+    EXPECT_EQ(DbSize(), 0);
+  }
+  // Then it all goes, by itself, as one batch.
+  ASSERT_TRUE(Eventually([&] { return writer.GetStats().written == 10; }));
+  EXPECT_GE(absl::Now() - start, absl::Milliseconds(300));
+  EXPECT_EQ(writer.GetStats().batches, 1u);
+  EXPECT_EQ(DbSize(), 10);
+  // The next write lingers again, from its own arrival.
+  ASSERT_TRUE(writer.Write({Set("l:late", "v")}).ok());
+  ASSERT_TRUE(Eventually([&] { return writer.GetStats().written == 11; }));
+  EXPECT_EQ(writer.GetStats().batches, 2u);
+}
+
+TEST_F(WriteBehindTest, AFullBatchAndFlushDoNotWaitForTheLinger) {
+  WriteBehindOptions options;
+  options.linger = absl::Hours(1);
+  options.linger_batch = 5;
+  WriteBehind writer(*client_, options);
+  for (int i = 0; i < 5; ++i) {
+    ASSERT_TRUE(writer.Write({Set(absl::StrCat("f:", i), "v")}).ok());
+  }
+  ASSERT_TRUE(Eventually([&] { return writer.GetStats().written == 5; }));
+  ASSERT_TRUE(writer.Write({Set("f:flushed", "v")}).ok());
+  ASSERT_TRUE(writer.Flush(absl::Seconds(5)).ok());
+  EXPECT_EQ(Get("f:flushed"), "v");
+}
+
+TEST_F(WriteBehindTest, TheDestructorSendsWhatLingers) {
+  {
+    WriteBehindOptions options;
+    options.linger = absl::Hours(1);
+    WriteBehind writer(*client_, options);
+    ASSERT_TRUE(writer.Write({Set("d:1", "v")}).ok());
+  }
+  EXPECT_EQ(Get("d:1"), "v");
+}
+
 TEST_F(WriteBehindTest, KeepsTheOrderOfWrites) {
   WriteBehind writer(*client_);
   for (int i = 0; i < 2000; ++i) {

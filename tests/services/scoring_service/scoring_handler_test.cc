@@ -234,6 +234,53 @@ TEST_F(ScoringHandlerTest, IdenticalRequestsComeFromTheCacheWithTheirOwnIds) {
   EXPECT_FALSE(Score(changed).cached());
 }
 
+TEST_F(ScoringHandlerTest, TheCacheKeepsTheReportAsScoredAndItsSignals) {
+  // The report is serialized once: the answer is the scored report's bytes
+  // followed by this request's fields, the shared cache entry the same
+  // bytes framed as CacheEntry.report followed by the signals. Both must
+  // parse as whole messages.
+  v1::ScoreMessageRequest req = SeedRequest();
+  req.set_request_id("req-7");
+  req.set_campaign_id("camp-1");
+  const v1::ScoreReport answer = Score(req);
+  EXPECT_EQ(answer.request_id(), "req-7");
+  EXPECT_EQ(answer.campaign_id(), "camp-1");
+  EXPECT_THAT(answer.degradations(),
+              ::testing::ElementsAre(v1::DEGRADATION_INLINE_RECIPIENT));
+  ASSERT_TRUE(replica_->store->FlushScored(absl::Seconds(5)).ok());
+
+  auto keys = redis_->Cli({"KEYS", "rapport:{acme}:score:*"});
+  ASSERT_TRUE(keys.ok()) << keys.status();
+  ASSERT_EQ(keys->elements().size(), 1u);
+  auto stored = redis_->Cli({"GET", keys->elements()[0].str()});
+  ASSERT_TRUE(stored.ok()) << stored.status();
+  store::CacheEntry entry;
+  ASSERT_TRUE(entry.ParseFromString(stored->str()));
+  EXPECT_FALSE(entry.signals().empty());
+  // The entry holds what the engine scored, none of the request's fields.
+  EXPECT_TRUE(entry.report().message_id().empty());
+  EXPECT_TRUE(entry.report().request_id().empty());
+  EXPECT_FALSE(entry.report().has_scored_at());
+  EXPECT_TRUE(entry.report().degradations().empty());
+  EXPECT_EQ(entry.report().score(), answer.score());
+  ASSERT_EQ(entry.report().findings_size(), answer.findings_size());
+  for (int i = 0; i < answer.findings_size(); ++i) {
+    EXPECT_EQ(entry.report().findings(i).SerializeAsString(),
+              answer.findings(i).SerializeAsString())
+        << "finding " << i;
+  }
+
+  // Served from that entry, with the second request's own fields.
+  req.set_request_id("req-8");
+  const v1::ScoreReport again = Score(req);
+  EXPECT_TRUE(again.cached());
+  EXPECT_EQ(again.request_id(), "req-8");
+  EXPECT_NE(again.message_id(), answer.message_id());
+  EXPECT_THAT(again.degradations(),
+              ::testing::ElementsAre(v1::DEGRADATION_INLINE_RECIPIENT));
+  EXPECT_EQ(again.findings_size(), answer.findings_size());
+}
+
 TEST_F(ScoringHandlerTest, ContactIdReadsTheProfileProfileServiceCached) {
   profile::v1::Profile p;
   *p.mutable_contact() = Mitch();
