@@ -221,6 +221,14 @@ class ServerTest : public ::testing::Test {
     return code;
   }
 
+  // The loadgen's --json report.
+  static google::protobuf::Struct Report(const std::string& out) {
+    google::protobuf::Struct report;
+    EXPECT_TRUE(google::protobuf::util::JsonStringToMessage(out, &report).ok())
+        << out;
+    return report;
+  }
+
   std::string name_;
   int port_ = 0;
   std::unique_ptr<Child> server_;
@@ -241,9 +249,7 @@ TEST_F(LoadgenIntegrationTest, EchoRunReportsCallsAndPercentilesAsJson) {
             0)
       << "stdout: " << out << "\nstderr: " << err;
 
-  google::protobuf::Struct report;
-  ASSERT_TRUE(google::protobuf::util::JsonStringToMessage(out, &report).ok())
-      << out;
+  const google::protobuf::Struct report = Report(out);
   const auto& f = report.fields();
   EXPECT_EQ(f.at("method").string_value(),
             "/rapport.bench.v1.EchoService/Echo");
@@ -276,9 +282,7 @@ TEST_F(LoadgenIntegrationTest, EchoStreamIsDrivenAndClosedCleanly) {
                        &out, &err),
             0)
       << "stdout: " << out << "\nstderr: " << err;
-  google::protobuf::Struct report;
-  ASSERT_TRUE(google::protobuf::util::JsonStringToMessage(out, &report).ok())
-      << out;
+  const google::protobuf::Struct report = Report(out);
   const auto& f = report.fields();
   EXPECT_EQ(f.at("mode").string_value(), "bidi");
   EXPECT_GT(f.at("calls").number_value(), 0);
@@ -384,13 +388,6 @@ class LoadgenScoringTest : public ServerTest {
         R"("body":")", body, R"("},"recipient":{"id":"it-mitch",)",
         R"("full_name":"Mitchell Grant","preferred_name":"Mitch",)",
         R"("priorities":["cut onboarding time for new reps"]}})");
-  }
-
-  static google::protobuf::Struct Report(const std::string& out) {
-    google::protobuf::Struct report;
-    EXPECT_TRUE(google::protobuf::util::JsonStringToMessage(out, &report).ok())
-        << out;
-    return report;
   }
 
   std::unique_ptr<rapport::testing::RedisServer> redis_;
