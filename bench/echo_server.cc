@@ -8,15 +8,13 @@
 
 #include <algorithm>
 #include <cstdint>
-#include <deque>
-#include <optional>
+#include <memory>
 #include <string>
 #include <utility>
 
-#include "absl/base/thread_annotations.h"
 #include "absl/strings/str_cat.h"
-#include "absl/synchronization/mutex.h"
 #include "common/config/config.h"
+#include "common/server/ordered_stream.h"
 #include "common/server/server.h"
 #include "rapport/bench/v1/echo.grpc.pb.h"
 
@@ -53,91 +51,25 @@ grpc::Status Answer(const EchoRequest& request, EchoResponse* response) {
   return grpc::Status::OK;
 }
 
-// EchoStream: reads ahead while fewer than kWindow answers wait to be
-// written (so a client that stops reading stops the server reading, and
-// memory per stream stays bounded), writes the answers one at a time in
-// request order, and ends when the client has finished sending and every
-// answer is written. gRPC is never called under mu_.
+// EchoStream: the streaming baseline of ScoreMessages, through the same
+// server::OrderedStreamReactor (read ahead up to its window, answers
+// written one at a time in request order). A request Echo would refuse
+// ends the stream with that status once the answers before it are written.
 class EchoStreamReactor final
-    : public grpc::ServerBidiReactor<EchoRequest, EchoResponse> {
+    : public server::OrderedStreamReactor<EchoRequest, EchoResponse> {
  public:
-  static constexpr size_t kWindow = 32;
-
-  EchoStreamReactor() { StartRead(&in_); }
-
-  void OnReadDone(bool ok) override {
-    if (!ok) {  // the client finished sending
-      Update([&] {
-        reading_ = false;
-        reads_done_ = true;
-      });
-      return;
-    }
-    EchoResponse response;
-    const grpc::Status answered = Answer(in_, &response);
-    Update([&] {
-      reading_ = false;
-      if (answered.ok()) {
-        answers_.push_back(std::move(response));
-      } else {
-        reads_done_ = true;  // the answers before it are written first
-        end_ = answered;
-      }
-    });
-  }
-
-  void OnWriteDone(bool ok) override {
-    Update([&] {
-      writing_ = false;
-      answers_.pop_front();
-      if (!ok) {  // the client went away: nothing more is read or written
-        reads_done_ = true;
-        cancelled_ = true;
-        end_ = grpc::Status(grpc::StatusCode::CANCELLED, "stream closed");
-      }
-    });
-  }
-
-  void OnDone() override { delete this; }
+  EchoStreamReactor() { StartReading(); }
 
  private:
-  template <typename Fn>
-  void Update(Fn change) {
-    const EchoResponse* write = nullptr;
-    bool read = false;
-    std::optional<grpc::Status> finish;
-    {
-      absl::MutexLock lock(&mu_);
-      change();
-      if (finished_) return;
-      if (!writing_ && !cancelled_ && !answers_.empty()) {
-        writing_ = true;
-        write = &answers_.front();  // deque: stays put while others are added
-      }
-      if (!reads_done_ && !reading_ && answers_.size() < kWindow) {
-        reading_ = true;
-        read = true;
-      }
-      // A read still pending after an error is cancelled by Finish.
-      if (reads_done_ && !writing_ && (answers_.empty() || cancelled_)) {
-        finished_ = true;
-        finish = end_;
-      }
+  void OnRequest(EchoRequest& in) override {
+    auto item = std::make_unique<Item>();
+    const grpc::Status answered = Answer(in, &item->out);
+    if (!answered.ok()) {
+      EndAfterAnswers(answered);
+      return;
     }
-    if (write != nullptr) StartWrite(write);
-    if (read) StartRead(&in_);
-    if (finish.has_value()) Finish(*finish);
+    Queue(std::move(item), /*answered=*/true);
   }
-
-  EchoRequest in_;  // the read in progress (one at a time)
-  absl::Mutex mu_;
-  std::deque<EchoResponse> answers_ ABSL_GUARDED_BY(mu_);
-  bool reading_ ABSL_GUARDED_BY(mu_) = true;  // the constructor's read
-  bool writing_ ABSL_GUARDED_BY(mu_) = false;
-  bool reads_done_ ABSL_GUARDED_BY(mu_) = false;
-  bool cancelled_ ABSL_GUARDED_BY(mu_) = false;
-  bool finished_ ABSL_GUARDED_BY(mu_) = false;
-  grpc::Status end_ ABSL_GUARDED_BY(mu_);
 };
 
 class EchoService final : public v1::EchoService::CallbackService {

@@ -2,17 +2,14 @@
 
 #include <google/protobuf/arena.h>
 
-#include <deque>
 #include <memory>
-#include <optional>
 #include <string>
 #include <utility>
 
-#include "absl/base/thread_annotations.h"
 #include "absl/strings/str_cat.h"
-#include "absl/synchronization/mutex.h"
 #include "common/server/codec.h"
 #include "common/server/handler.h"
+#include "common/server/ordered_stream.h"
 #include "common/server/raw_handler.h"
 #include "common/status/item_error.h"
 #include "common/status/macros.h"
@@ -30,83 +27,46 @@ absl::Status RequireWrite(const auth::Principal& principal) {
       "\" may only read; use a key with role writer, admin or service"));
 }
 
-// ScoreMessages: up to kWindow items of one stream are scored at once
-// (their Redis round trips share batches), and answers are written one at a
-// time in the order the requests came. Reading stops while kWindow items
-// wait to be answered, so a client that stops reading stops the server from
-// reading too (HTTP/2 flow control then holds it back): memory per stream
-// stays bounded whatever the client does. An item the handler refuses is
-// answered with an ItemError and the stream goes on; a message that does
-// not parse at all (its request_id unknown) ends the stream with
+// ScoreMessages: the drafts of a stream are scored concurrently, up to
+// server::OrderedStreamReactor's window (their Redis round trips share
+// batches), and answered in the order the requests came; a client that
+// stops reading stops the server reading too. An item the handler refuses
+// is answered with an ItemError and the stream goes on; a message that
+// does not parse at all (its request_id unknown) ends the stream with
 // INVALID_ARGUMENT naming it, once every earlier item is answered.
 class ScoreStreamReactor final
-    : public grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer> {
+    : public server::OrderedStreamReactor<grpc::ByteBuffer, grpc::ByteBuffer> {
  public:
-  // Items read and not yet answered, per stream.
-  static constexpr size_t kWindow = 32;
-
   ScoreStreamReactor(ScoringHandler& handler, std::string tenant)
       : handler_(handler), tenant_(std::move(tenant)) {
-    StartRead(&in_);
+    StartReading();
   }
 
-  void OnReadDone(bool ok) override {
-    if (!ok) {  // the client finished sending
-      Update([&] {
-        reading_ = false;
-        reads_done_ = true;
-      });
-      return;
-    }
+ private:
+  struct Item : OrderedStreamReactor::Item {
+    v1::ScoreMessageRequest request;
+    v1::ScoreMessagesResponse response;  // all but the report
+    std::string report;                  // its encoding (ScoringHandler)
+  };
+
+  void OnRequest(grpc::ByteBuffer& in) override {
     auto item = std::make_unique<Item>();
     const int64_t index = next_index_++;
     const absl::Status parsed =
-        server::ParseStreamRequest(in_, index, &item->request);
-    in_.Clear();
+        server::ParseStreamRequest(in, index, &item->request);
+    in.Clear();
     if (!parsed.ok()) {
-      Update([&] {
-        reading_ = false;
-        // Every earlier item is answered first.
-        End(ToGrpcStatus(parsed), /*drain=*/true);
-      });
+      EndAfterAnswers(ToGrpcStatus(parsed));
       return;
     }
     item->response.set_request_id(item->request.request_id());
     item->response.set_index(index);
-    Item* raw = item.get();
-    Update([&] {
-      reading_ = false;
-      items_.push_back(std::move(item));
-      ++scoring_;
-    });
+    Item* raw = Queue(std::move(item), /*answered=*/false);
     // May answer inline, or later on a Redis I/O or gRPC client thread.
     handler_.ScoreMessage(
         tenant_, raw->request, &raw->report,
         [this, raw](const absl::Status& status) { Scored(raw, status); });
   }
-
-  void OnWriteDone(bool ok) override {
-    Update([&] {
-      writing_ = false;
-      items_.pop_front();
-      // The client went away: nothing more is read or written.
-      if (!ok) {
-        End(grpc::Status(grpc::StatusCode::CANCELLED, "stream closed"),
-            /*drain=*/false);
-      }
-    });
-  }
-
-  void OnDone() override { delete this; }
-
- private:
-  struct Item {
-    v1::ScoreMessageRequest request;
-    v1::ScoreMessagesResponse response;  // all but the report
-    std::string report;                  // its encoding (ScoringHandler)
-    grpc::ByteBuffer out;
-    bool answered = false;
-  };
 
   void Scored(Item* item, const absl::Status& status) {
     absl::Status serialized;
@@ -116,11 +76,7 @@ class ScoreStreamReactor final
       ToItemError(status, item->response.mutable_error());
       serialized = server::SerializeResponse(item->response, &item->out);
     }
-    Update([&] {
-      item->answered = true;
-      --scoring_;
-      if (!serialized.ok()) End(ToGrpcStatus(serialized), /*drain=*/false);
-    });
+    Answered(item, ToGrpcStatus(serialized));
   }
 
   // The response with the report's encoding as its `report` field: the
@@ -139,66 +95,9 @@ class ScoreStreamReactor final
     return absl::OkStatus();
   }
 
-  // Stops reading; the stream ends with `status` once nothing is being
-  // scored or written, and, with `drain`, once the items already read are
-  // answered.
-  void End(grpc::Status status, bool drain) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-    reads_done_ = true;
-    if (end_.ok()) {
-      end_ = std::move(status);
-      drain_ = drain;
-    }
-  }
-
-  // Applies `change` under mu_, then starts what can start now, after mu_
-  // is released (gRPC is never called under it): the next write (answers go
-  // out in request order), the next read (while the window has room), or
-  // the end of the stream (when nothing is read, scored or written).
-  template <typename Fn>
-  void Update(Fn change) {
-    grpc::ByteBuffer* write = nullptr;
-    bool read = false;
-    std::optional<grpc::Status> finish;
-    {
-      absl::MutexLock lock(&mu_);
-      change();
-      if (finished_) return;
-      const bool answering = end_.ok() || drain_;
-      if (!writing_ && answering && !items_.empty() &&
-          items_.front()->answered) {
-        writing_ = true;
-        write = &items_.front()->out;
-      }
-      if (!reads_done_ && !reading_ && items_.size() < kWindow) {
-        reading_ = true;
-        read = true;
-      }
-      // A read still pending after an error is cancelled by Finish.
-      if (reads_done_ && !writing_ && scoring_ == 0 &&
-          (items_.empty() || !answering)) {
-        finished_ = true;
-        finish = end_;
-      }
-    }
-    if (write != nullptr) StartWrite(write);
-    if (read) StartRead(&in_);
-    if (finish.has_value()) Finish(*finish);
-  }
-
   ScoringHandler& handler_;
   const std::string tenant_;
-  grpc::ByteBuffer in_;     // the read in progress (one at a time)
-  int64_t next_index_ = 0;  // OnReadDone only
-
-  absl::Mutex mu_;
-  std::deque<std::unique_ptr<Item>> items_ ABSL_GUARDED_BY(mu_);
-  size_t scoring_ ABSL_GUARDED_BY(mu_) = 0;   // handler calls not yet back
-  bool reading_ ABSL_GUARDED_BY(mu_) = true;  // the constructor's read
-  bool writing_ ABSL_GUARDED_BY(mu_) = false;
-  bool reads_done_ ABSL_GUARDED_BY(mu_) = false;
-  bool finished_ ABSL_GUARDED_BY(mu_) = false;
-  grpc::Status end_ ABSL_GUARDED_BY(mu_);  // how the stream ends
-  bool drain_ ABSL_GUARDED_BY(mu_) = true;
+  int64_t next_index_ = 0;  // OnRequest only
 };
 
 }  // namespace

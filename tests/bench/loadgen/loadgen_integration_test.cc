@@ -19,10 +19,12 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
 #include <chrono>
 #include <cstdlib>
 #include <fstream>
+#include <iostream>
 #include <sstream>
 #include <string>
 #include <thread>
@@ -326,6 +328,58 @@ TEST_F(LoadgenIntegrationTest,
   grpc::ClientContext refused_ctx;
   EXPECT_EQ(stub->Echo(&refused_ctx, too_big, &unary).error_code(),
             grpc::StatusCode::INVALID_ARGUMENT);
+}
+
+// server::OrderedStreamReactor's bound, through EchoStream: a client that
+// writes and never reads is stopped (HTTP/2 flow control) once the
+// server's window of unwritten answers is full and the transport's buffers
+// with it; once it reads, every answer arrives, in order.
+TEST_F(LoadgenIntegrationTest,
+       EchoStreamStopsReadingWhileNobodyReadsItsAnswers) {
+  auto stub = rapport::bench::v1::EchoService::NewStub(grpc::CreateChannel(
+      absl::StrCat("127.0.0.1:", port_), grpc::InsecureChannelCredentials()));
+  grpc::ClientContext ctx;
+  auto stream = stub->EchoStream(&ctx);
+  constexpr int kRequests = 1000;
+  std::atomic<int> written{0};
+  std::thread writer([&] {
+    rapport::bench::v1::EchoRequest request;
+    request.set_response_bytes(128 << 10);
+    for (int i = 0; i < kRequests; ++i) {
+      // 64 KiB, starting with the request's number.
+      request.set_payload(absl::StrCat(i, ":", std::string(64 << 10, 'x')));
+      if (!stream->Write(request)) return;
+      written.fetch_add(1);
+    }
+    stream->WritesDone();
+  });
+  // Wait until the writes stop making progress for a second.
+  int last = -1;
+  for (int waited = 0; waited < 30 && written.load() != last; ++waited) {
+    last = written.load();
+    std::this_thread::sleep_for(std::chrono::seconds(1));
+  }
+  const int stalled_at = written.load();
+  EXPECT_LT(stalled_at, kRequests)
+      << "the server kept reading with nobody reading its answers";
+
+  rapport::bench::v1::EchoResponse response;
+  int answered = 0;
+  bool in_order = true;
+  while (in_order && stream->Read(&response)) {
+    const std::string expected = absl::StrCat(answered, ":");
+    in_order = response.payload().substr(0, expected.size()) == expected &&
+               response.payload().size() == size_t{128} << 10;
+    EXPECT_TRUE(in_order) << "answer " << answered << " is not the answer "
+                          << "to request " << answered;
+    if (in_order) ++answered;
+  }
+  if (!in_order) ctx.TryCancel();  // lets the writer's blocked Write end
+  writer.join();
+  EXPECT_TRUE(stream->Finish().ok() || !in_order);
+  EXPECT_EQ(answered, kRequests);
+  std::cerr << "writes stalled at " << stalled_at << " of " << kRequests
+            << "\n";
 }
 
 TEST_F(LoadgenIntegrationTest, JsonRequestAndTextOutput) {
